@@ -1,0 +1,437 @@
+//! `Custom::LogGroup`: a CloudWatch Logs group whose retention, encryption and fate on Delete
+//! come from the environment profile.
+
+use aws_sdk_cloudwatchlogs::Client;
+use shared::cfn::{CustomResource, Outcome, Request, TAG_REQUEST_ID, TAG_RETAINED_AT};
+use shared::{Environment, Problem, PropertyError, Props, ResourceError, Tag};
+use std::collections::HashMap;
+
+const TYPE: &str = "Custom::LogGroup";
+
+/// The values CloudWatch Logs accepts for RetentionInDays.
+pub const RETENTION_DAYS: [i64; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogGroupProps {
+    pub environment: Environment,
+    pub log_group_name: String,
+    pub retention_in_days: Option<i32>,
+    pub kms_key_arn: Option<String>,
+    pub retain_on_delete: Option<bool>,
+    pub tags: Vec<Tag>,
+}
+
+impl LogGroupProps {
+    /// The retention to apply: the property, or the profile's default.
+    pub fn retention(&self) -> i32 {
+        self.retention_in_days
+            .unwrap_or(self.environment.profile().log_retention_days)
+    }
+
+    /// Whether Delete keeps the group: the property, or the profile's default.
+    pub fn retain(&self) -> bool {
+        self.retain_on_delete
+            .unwrap_or(self.environment.profile().retain_on_delete)
+    }
+}
+
+fn is_valid_name(name: &str) -> bool {
+    (1..=512).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '#'))
+}
+
+/// `arn:<partition>:kms:<region>:<account>:key/<id>`; CloudWatch Logs takes no alias here.
+pub fn is_kms_key_arn(text: &str) -> bool {
+    let parts: Vec<&str> = text.splitn(6, ':').collect();
+    matches!(parts.as_slice(),
+        ["arn", partition, "kms", region, account, resource]
+            if partition.starts_with("aws")
+                && !region.is_empty()
+                && account.len() == 12
+                && account.chars().all(|c| c.is_ascii_digit())
+                && resource.strip_prefix("key/").is_some_and(|id| !id.is_empty()))
+}
+
+pub fn decode(props: &mut Props) -> Result<LogGroupProps, PropertyError> {
+    let environment = Environment::decode(props)?;
+    let log_group_name = props.required_string("LogGroupName")?;
+    if !is_valid_name(&log_group_name) {
+        return Err(props.error(
+            "LogGroupName",
+            Problem::Invalid {
+                rule: "must be 1 to 512 characters of a-z, A-Z, 0-9, '.', '-', '_', '/' and '#'"
+                    .to_owned(),
+                got: shared::props::show(&log_group_name.clone().into()),
+            },
+        ));
+    }
+    let retention_in_days = match props.optional_int("RetentionInDays")? {
+        Some(days) if !RETENTION_DAYS.contains(&days) => {
+            return Err(props.error(
+                "RetentionInDays",
+                Problem::NotOneOf {
+                    allowed: RETENTION_DAYS.iter().map(i64::to_string).collect(),
+                    got: days.to_string(),
+                },
+            ));
+        }
+        // Every allowed value fits an i32.
+        days => days.map(|d| d as i32),
+    };
+    let kms_key_arn = props.optional_string("KmsKeyArn")?;
+    match &kms_key_arn {
+        Some(arn) if !is_kms_key_arn(arn) => {
+            return Err(props.error(
+                "KmsKeyArn",
+                Problem::Invalid {
+                    rule: "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"
+                        .to_owned(),
+                    got: shared::props::show(&arn.clone().into()),
+                },
+            ));
+        }
+        None if environment.profile().encryption_required => {
+            return Err(props.error(
+                "KmsKeyArn",
+                Problem::RequiredWhen(format!(
+                    "Environment is {environment}: that profile requires log encryption with KMS"
+                )),
+            ));
+        }
+        _ => {}
+    }
+    let retain_on_delete = props.optional_bool("RetainOnDelete")?;
+    let tags = props.tags()?;
+    Ok(LogGroupProps {
+        environment,
+        log_group_name,
+        retention_in_days,
+        kms_key_arn,
+        retain_on_delete,
+        tags,
+    })
+}
+
+/// The live group, as DescribeLogGroups reports it.
+#[derive(Debug, Clone)]
+struct LiveGroup {
+    /// Without the `:*` suffix: the form TagResource takes.
+    arn: String,
+    retention: Option<i32>,
+    kms_key_id: Option<String>,
+}
+
+impl LiveGroup {
+    /// With the `:*` suffix, as `AWS::Logs::LogGroup`'s `Arn` attribute gives it.
+    fn attribute_arn(&self) -> String {
+        format!("{}:*", self.arn)
+    }
+}
+
+pub struct LogGroups {
+    logs: Client,
+}
+
+impl LogGroups {
+    pub fn new(logs: Client) -> Self {
+        LogGroups { logs }
+    }
+
+    async fn describe(&self, name: &str) -> Result<Option<LiveGroup>, ResourceError> {
+        // The exact name sorts before every longer name it prefixes, so one item suffices.
+        let page = self
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| ResourceError::aws(TYPE, "DescribeLogGroups", name, &e))?;
+        Ok(page
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name))
+            .map(|g| LiveGroup {
+                arn: g
+                    .log_group_arn()
+                    .map(str::to_owned)
+                    .or_else(|| g.arn().map(|a| a.trim_end_matches(":*").to_owned()))
+                    .unwrap_or_default(),
+                retention: g.retention_in_days(),
+                kms_key_id: g.kms_key_id().map(str::to_owned),
+            }))
+    }
+
+    async fn owner_request_id(&self, arn: &str) -> Result<Option<String>, ResourceError> {
+        let tags = self
+            .logs
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| ResourceError::aws(TYPE, "ListTagsForResource", arn, &e))?;
+        Ok(tags.tags().and_then(|t| t.get(TAG_REQUEST_ID)).cloned())
+    }
+
+    /// Brings retention and encryption to what the properties ask for.
+    async fn reconcile(
+        &self,
+        props: &LogGroupProps,
+        live: &LiveGroup,
+    ) -> Result<(), ResourceError> {
+        let name = props.log_group_name.as_str();
+        if live.retention != Some(props.retention()) {
+            self.logs
+                .put_retention_policy()
+                .log_group_name(name)
+                .retention_in_days(props.retention())
+                .send()
+                .await
+                .map_err(|e| ResourceError::aws(TYPE, "PutRetentionPolicy", name, &e))?;
+        }
+        if live.kms_key_id != props.kms_key_arn {
+            match &props.kms_key_arn {
+                Some(key) => {
+                    self.logs
+                        .associate_kms_key()
+                        .log_group_name(name)
+                        .kms_key_id(key)
+                        .send()
+                        .await
+                        .map_err(|e| ResourceError::aws(TYPE, "AssociateKmsKey", name, &e))?;
+                }
+                None => {
+                    self.logs
+                        .disassociate_kms_key()
+                        .log_group_name(name)
+                        .send()
+                        .await
+                        .map_err(|e| ResourceError::aws(TYPE, "DisassociateKmsKey", name, &e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn outcome(name: &str, live: &LiveGroup) -> Outcome {
+        Outcome::new(name)
+            .with("Arn", live.attribute_arn())
+            .with("LogGroupName", name)
+    }
+
+    /// Creates the group, or adopts the one an earlier delivery of this same request created.
+    async fn create_or_adopt(
+        &self,
+        request: &Request,
+        props: &LogGroupProps,
+    ) -> Result<Outcome, ResourceError> {
+        let name = props.log_group_name.as_str();
+        let mut tags: HashMap<String, String> = props
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect();
+        for (key, value) in request.request_tags() {
+            tags.insert(key.to_owned(), value.to_owned());
+        }
+        let created = self
+            .logs
+            .create_log_group()
+            .log_group_name(name)
+            .set_kms_key_id(props.kms_key_arn.clone())
+            .set_tags(Some(tags))
+            .send()
+            .await;
+        let created_now = match created {
+            Ok(_) => true,
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_already_exists_exception()) =>
+            {
+                false
+            }
+            Err(err) => return Err(ResourceError::aws(TYPE, "CreateLogGroup", name, &err)),
+        };
+        let live = self.describe(name).await?.ok_or_else(|| {
+            ResourceError::refused(
+                TYPE,
+                format!("log group {name} vanished right after its creation"),
+            )
+        })?;
+        if !created_now {
+            let owner = self.owner_request_id(&live.arn).await?;
+            if owner.as_deref() != Some(request.request_id.as_str()) {
+                return Err(ResourceError::refused(
+                    TYPE,
+                    format!(
+                        "LogGroupName {name} already exists and was not created by this stack's request; \
+                         choose another name, or delete or import the existing group"
+                    ),
+                ));
+            }
+            tracing::info!(
+                log_group = name,
+                "adopting the group an earlier delivery of this request created"
+            );
+        }
+        if let Err(err) = self.reconcile(props, &live).await {
+            if created_now {
+                // The failed Create answers with the marker id, so nothing else would clean up.
+                if let Err(cleanup) = self
+                    .logs
+                    .delete_log_group()
+                    .log_group_name(name)
+                    .send()
+                    .await
+                {
+                    tracing::warn!(log_group = name, error = %shared::error::describe_aws_error(&cleanup), "could not remove the half-created group");
+                }
+            }
+            return Err(err);
+        }
+        Ok(Self::outcome(name, &live))
+    }
+
+    async fn update_tags(
+        &self,
+        arn: &str,
+        old: Option<&LogGroupProps>,
+        new: &LogGroupProps,
+    ) -> Result<(), ResourceError> {
+        if old.is_some_and(|old| old.tags == new.tags) {
+            return Ok(());
+        }
+        let removed: Vec<String> = old
+            .map(|old| {
+                old.tags
+                    .iter()
+                    .filter(|t| !new.tags.iter().any(|n| n.key == t.key))
+                    .map(|t| t.key.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !removed.is_empty() {
+            self.logs
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(removed))
+                .send()
+                .await
+                .map_err(|e| ResourceError::aws(TYPE, "UntagResource", arn, &e))?;
+        }
+        if !new.tags.is_empty() {
+            self.logs
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(
+                    new.tags
+                        .iter()
+                        .map(|t| (t.key.clone(), t.value.clone()))
+                        .collect(),
+                ))
+                .send()
+                .await
+                .map_err(|e| ResourceError::aws(TYPE, "TagResource", arn, &e))?;
+        }
+        Ok(())
+    }
+}
+
+impl CustomResource for LogGroups {
+    const RESOURCE_TYPE: &'static str = TYPE;
+    type Properties = LogGroupProps;
+
+    fn decode(props: &mut Props) -> Result<LogGroupProps, PropertyError> {
+        decode(props)
+    }
+
+    async fn create(
+        &self,
+        request: &Request,
+        props: &LogGroupProps,
+    ) -> Result<Outcome, ResourceError> {
+        self.create_or_adopt(request, props).await
+    }
+
+    async fn update(
+        &self,
+        request: &Request,
+        physical_id: &str,
+        old: Option<&LogGroupProps>,
+        new: &LogGroupProps,
+    ) -> Result<Outcome, ResourceError> {
+        if new.log_group_name != physical_id {
+            // Replacement: CloudFormation deletes the old group afterwards, by its own rules.
+            return self.create_or_adopt(request, new).await;
+        }
+        let Some(live) = self.describe(physical_id).await? else {
+            tracing::warn!(
+                log_group = physical_id,
+                "group was deleted outside CloudFormation; recreating it"
+            );
+            return self.create_or_adopt(request, new).await;
+        };
+        self.reconcile(new, &live).await?;
+        self.update_tags(&live.arn, old, new).await?;
+        Ok(Self::outcome(physical_id, &live))
+    }
+
+    async fn delete(
+        &self,
+        _request: &Request,
+        physical_id: &str,
+        props: &LogGroupProps,
+    ) -> Result<(), ResourceError> {
+        if props.retain() {
+            let Some(live) = self.describe(physical_id).await? else {
+                return Ok(());
+            };
+            let today =
+                aws_sdk_cloudwatchlogs::primitives::DateTime::from(std::time::SystemTime::now())
+                    .fmt(aws_sdk_cloudwatchlogs::primitives::DateTimeFormat::DateTime)
+                    .unwrap_or_default();
+            self.logs
+                .tag_resource()
+                .resource_arn(&live.arn)
+                .tags(TAG_RETAINED_AT, today.get(..10).unwrap_or(&today))
+                .send()
+                .await
+                .map_err(|e| ResourceError::aws(TYPE, "TagResource", physical_id, &e))?;
+            tracing::info!(log_group = physical_id, environment = %props.environment, "retained on Delete; its data is kept");
+            return Ok(());
+        }
+        match self
+            .logs
+            .delete_log_group()
+            .log_group_name(physical_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                tracing::info!(log_group = physical_id, "already gone");
+                Ok(())
+            }
+            Err(err) => Err(ResourceError::aws(
+                TYPE,
+                "DeleteLogGroup",
+                physical_id,
+                &err,
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "log_group_tests.rs"]
+mod tests;

@@ -1,0 +1,141 @@
+use super::*;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use shared::cfn::decode_properties;
+
+fn decode_json(value: Value) -> Result<LogGroupProps, PropertyError> {
+    decode_properties::<LogGroups>(&value)
+}
+
+#[test]
+fn dev_defaults_come_from_the_profile() {
+    let props =
+        decode_json(json!({"Environment": "dev", "LogGroupName": "/app/dev"})).expect("valid");
+    assert_eq!(props.retention(), 7);
+    assert!(!props.retain());
+    assert_eq!(props.kms_key_arn, None);
+}
+
+#[test]
+fn prod_retains_and_keeps_90_days() {
+    let props = decode_json(json!({
+        "Environment": "prod",
+        "LogGroupName": "/app/prod",
+        "KmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/abcd-1234"
+    }))
+    .expect("valid");
+    assert_eq!(props.retention(), 90);
+    assert!(props.retain());
+}
+
+#[test]
+fn explicit_properties_win_over_the_profile() {
+    let props = decode_json(json!({
+        "Environment": "prod",
+        "LogGroupName": "/app/prod",
+        "KmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/abcd-1234",
+        "RetentionInDays": "365",
+        "RetainOnDelete": "false"
+    }))
+    .expect("valid");
+    assert_eq!(props.retention(), 365);
+    assert!(!props.retain());
+}
+
+#[test]
+fn retention_must_be_a_value_cloudwatch_allows() {
+    let err =
+        decode_json(json!({"Environment": "dev", "LogGroupName": "/a", "RetentionInDays": 31}))
+            .expect_err("31 is not allowed");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("Custom::LogGroup: RetentionInDays must be one of 1, 3, 5, 7, 14, 30"),
+        "{text}"
+    );
+    assert!(text.ends_with("got 31"), "{text}");
+}
+
+#[test]
+fn encryption_is_required_from_qa_on() {
+    for env in ["qa", "uat", "prod"] {
+        let err = decode_json(json!({"Environment": env, "LogGroupName": "/a"}))
+            .expect_err("needs a key");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "Custom::LogGroup: KmsKeyArn is required when Environment is {env}: that profile requires log encryption with KMS"
+            )
+        );
+    }
+}
+
+#[test]
+fn key_must_be_an_arn_not_an_alias() {
+    let err =
+        decode_json(json!({"Environment": "dev", "LogGroupName": "/a", "KmsKeyArn": "alias/logs"}))
+            .expect_err("alias");
+    assert!(
+        err.to_string().contains("KmsKeyArn must be a KMS key ARN"),
+        "{err}"
+    );
+    assert!(is_kms_key_arn(
+        "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/k"
+    ));
+    assert!(!is_kms_key_arn("arn:aws:kms:us-east-1:12345:key/k"));
+    assert!(!is_kms_key_arn(
+        "arn:aws:kms:us-east-1:123456789012:alias/k"
+    ));
+}
+
+#[test]
+fn names_are_checked_like_cloudwatch_does() {
+    for bad in ["has space", "star*", &"x".repeat(513)] {
+        let err =
+            decode_json(json!({"Environment": "dev", "LogGroupName": bad})).expect_err("bad name");
+        assert!(
+            err.to_string()
+                .starts_with("Custom::LogGroup: LogGroupName must be 1 to 512"),
+            "{err}"
+        );
+    }
+    assert!(
+        decode_json(json!({"Environment": "dev", "LogGroupName": "/aws/lambda/x#1.2_-"})).is_ok()
+    );
+}
+
+#[test]
+fn unknown_property_is_named() {
+    let err = decode_json(json!({"Environment": "dev", "LogGroupName": "/a", "Retention": 7}))
+        .expect_err("typo");
+    assert!(err.to_string().starts_with("Custom::LogGroup: Retention is not a known property; allowed: Environment, KmsKeyArn, LogGroupName, RetainOnDelete, RetentionInDays, Tags"), "{err}");
+}
+
+#[test]
+fn every_allowed_retention_decodes() {
+    for days in RETENTION_DAYS {
+        let props = decode_json(json!({"Environment": "dev", "LogGroupName": "/a", "RetentionInDays": days.to_string()}))
+            .expect("allowed");
+        assert_eq!(i64::from(props.retention()), days);
+    }
+}
+
+proptest! {
+    #[test]
+    fn any_json_in_any_property_decodes_or_names_itself(
+        value in prop_oneof![
+            Just(json!(null)),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|i| json!(i)),
+            ".{0,20}".prop_map(Value::String),
+            proptest::collection::vec(".{0,5}", 0..3).prop_map(|v| json!(v)),
+        ],
+        field in proptest::sample::select(vec!["Environment", "LogGroupName", "RetentionInDays", "KmsKeyArn", "RetainOnDelete", "Tags"]),
+    ) {
+        let mut doc = json!({"Environment": "dev", "LogGroupName": "/a"});
+        doc[field] = value;
+        if let Err(err) = decode_json(doc) {
+            let text = err.to_string();
+            prop_assert!(text.starts_with("Custom::LogGroup: "), "{}", text);
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The runner: exactly one response for every event, whatever the handler does.
+
+use super::catch_unwind::{CatchUnwind, panic_message};
+use super::event::{self, Envelope, Request, RequestType, redact_url};
+use super::response::{ResponseBody, Status};
+use super::sender::send_response;
+use super::{FAILED_CREATE_PREFIX, Outcome, Provider};
+use crate::error::{InvocationError, ResourceError};
+use lambda_runtime::LambdaEvent;
+use serde_json::{Value, json};
+use std::fmt::Display;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+const MAX_MARGIN: Duration = Duration::from_secs(5);
+const MIN_MARGIN: Duration = Duration::from_millis(200);
+/// The PUT stops retrying this long before Lambda's hard stop.
+const SEND_MARGIN: Duration = Duration::from_millis(100);
+
+/// How long before the Lambda deadline the work is abandoned and FAILED sent: about 5 s, or a
+/// fifth of the time when the function has less.
+pub fn guard_margin(remaining: Duration) -> Duration {
+    (remaining / 5).clamp(MIN_MARGIN, MAX_MARGIN)
+}
+
+fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
+/// Answers one custom-resource event. `provider` is the result of init: when client setup
+/// failed there, every event is still answered, with FAILED and the setup error.
+pub async fn run<P, E>(
+    provider: &Result<P, E>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, InvocationError>
+where
+    P: Provider,
+    E: Display,
+{
+    let (payload, context) = event.into_parts();
+    let deadline = deadline_from_epoch_ms(context.deadline);
+    let envelope = match event::envelope(&payload) {
+        Ok(envelope) => envelope,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot answer: no ResponseURL");
+            return Err(err);
+        }
+    };
+    let span = tracing::info_span!(
+        "custom_resource",
+        RequestType = envelope.request_type.as_deref().unwrap_or("?"),
+        ResourceType = envelope.resource_type.as_deref().unwrap_or("?"),
+        LogicalResourceId = %envelope.logical_resource_id,
+        RequestId = %envelope.request_id,
+    );
+    answer(provider, payload, envelope, deadline)
+        .instrument(span)
+        .await
+}
+
+async fn answer<P, E>(
+    provider: &Result<P, E>,
+    payload: Value,
+    envelope: Envelope,
+    deadline: Instant,
+) -> Result<Value, InvocationError>
+where
+    P: Provider,
+    E: Display,
+{
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    tracing::info!(
+        response_url = %redact_url(&envelope.response_url),
+        remaining_ms = remaining.as_millis() as u64,
+        "request received"
+    );
+    let guard_at = deadline - guard_margin(remaining).min(remaining);
+    let (request_type, result) = match event::decode(payload) {
+        Ok(request) => (
+            Some(request.request_type),
+            work(provider, &request, guard_at).await,
+        ),
+        Err(reason) => (None, Err(reason)),
+    };
+    let body = response_body(&envelope, request_type, result);
+    tracing::info!(
+        status = ?body.status,
+        physical_resource_id = %body.physical_resource_id,
+        reason = %body.reason,
+        "answering"
+    );
+    let (body, bytes) = body.into_bytes();
+    let give_up_at = deadline.checked_sub(SEND_MARGIN).unwrap_or(deadline);
+    match send_response(&envelope.response_url, bytes, give_up_at).await {
+        Ok(_) => Ok(json!({
+            "Status": body.status,
+            "PhysicalResourceId": body.physical_resource_id,
+            "Reason": body.reason,
+            "Data": if body.no_echo { json!("***") } else { json!(body.data) },
+        })),
+        Err(err) => {
+            tracing::error!(error = %err, "response not delivered");
+            Err(InvocationError::ResponseNotDelivered(err))
+        }
+    }
+}
+
+/// Runs the handler under the deadline guard, with panics caught.
+async fn work<P, E>(
+    provider: &Result<P, E>,
+    request: &Request,
+    guard_at: Instant,
+) -> Result<Outcome, String>
+where
+    P: Provider,
+    E: Display,
+{
+    if request.request_type == RequestType::Delete {
+        if let Some(id) = request.physical_resource_id.as_deref() {
+            if id.starts_with(FAILED_CREATE_PREFIX) {
+                tracing::info!(
+                    "Delete of a resource whose Create failed: nothing exists, no AWS call made"
+                );
+                return Ok(Outcome::new(id));
+            }
+        }
+    }
+    let provider = match provider {
+        Ok(provider) => provider,
+        Err(err) => return Err(format!("{} could not start: {err}", P::NAME)),
+    };
+    if !P::RESOURCE_TYPES.contains(&request.resource_type.as_str()) {
+        return Err(ResourceError::unsupported::<P>(request).to_string());
+    }
+    let handled = tokio::select! {
+        handled = CatchUnwind::new(provider.handle(request)) => handled,
+        () = tokio::time::sleep_until(guard_at) => {
+            tracing::error!("deadline guard fired; abandoning the work");
+            return Err(format!(
+                "{}: {} did not finish before the Lambda timeout and was stopped; \
+                 check the function's timeout and the AWS endpoint's health",
+                request.resource_type,
+                request.request_type.as_str()
+            ));
+        }
+    };
+    match handled {
+        Ok(Ok(outcome)) if outcome.physical_resource_id.is_empty() => Err(format!(
+            "{}: the provider returned no PhysicalResourceId",
+            request.resource_type
+        )),
+        Ok(Ok(outcome)) => Ok(outcome),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(panic) => {
+            let message = panic_message(panic.as_ref());
+            tracing::error!(panic = %message, "handler panicked");
+            Err(format!(
+                "{}: internal error in {} ({message}); nothing further was done",
+                request.resource_type,
+                P::NAME
+            ))
+        }
+    }
+}
+
+fn response_body(
+    envelope: &Envelope,
+    request_type: Option<RequestType>,
+    result: Result<Outcome, String>,
+) -> ResponseBody {
+    let failed_create_id = || format!("{FAILED_CREATE_PREFIX}{}", envelope.request_id);
+    let (status, reason, outcome) = match result {
+        Ok(outcome) => (Status::Success, String::from("OK"), outcome),
+        Err(reason) => {
+            // Create, or a request too broken to tell: the marker, so the rollback Delete
+            // touches nothing. Otherwise the resource keeps the id it has.
+            let physical_id = match (request_type, &envelope.physical_resource_id) {
+                (Some(RequestType::Create), _) | (_, None) => failed_create_id(),
+                (_, Some(existing)) => existing.clone(),
+            };
+            (Status::Failed, reason, Outcome::new(physical_id))
+        }
+    };
+    ResponseBody {
+        status,
+        reason,
+        physical_resource_id: outcome.physical_resource_id,
+        stack_id: envelope.stack_id.clone(),
+        request_id: envelope.request_id.clone(),
+        logical_resource_id: envelope.logical_resource_id.clone(),
+        no_echo: outcome.no_echo,
+        data: outcome.data,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn margin_is_about_five_seconds_and_shorter_when_time_is_short() {
+        assert_eq!(
+            guard_margin(Duration::from_secs(300)),
+            Duration::from_secs(5)
+        );
+        assert_eq!(guard_margin(Duration::from_secs(5)), Duration::from_secs(1));
+        assert_eq!(guard_margin(Duration::from_millis(100)), MIN_MARGIN);
+    }
+}

@@ -1,0 +1,105 @@
+//! Errors a resource handler returns. Their Display text becomes the CloudFormation Reason, so
+//! each one names the resource type and what the user can change.
+
+use crate::props::PropertyError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use lambda_runtime::Diagnostic;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResourceError {
+    /// A property failed to decode or validate.
+    #[error(transparent)]
+    Property(#[from] PropertyError),
+    /// An AWS call failed; `detail` carries the service's code and message.
+    #[error("{resource_type}: {operation} for {target} failed: {detail}")]
+    Aws {
+        resource_type: &'static str,
+        operation: &'static str,
+        target: String,
+        detail: String,
+    },
+    /// The request is well-formed but cannot be carried out safely.
+    #[error("{resource_type}: {message}")]
+    Refused {
+        resource_type: &'static str,
+        message: String,
+    },
+    /// The event names a resource type this function does not serve.
+    #[error("{provider} serves {served}; it cannot handle ResourceType {got}")]
+    UnsupportedType {
+        provider: &'static str,
+        served: String,
+        got: String,
+    },
+}
+
+impl ResourceError {
+    pub fn aws<E>(
+        resource_type: &'static str,
+        operation: &'static str,
+        target: impl Into<String>,
+        err: &E,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        ResourceError::Aws {
+            resource_type,
+            operation,
+            target: target.into(),
+            detail: describe_aws_error(err),
+        }
+    }
+
+    /// The answer for a `ResourceType` that [`crate::cfn::Provider::handle`] does not route.
+    pub fn unsupported<P: crate::cfn::Provider>(request: &crate::cfn::Request) -> Self {
+        ResourceError::UnsupportedType {
+            provider: P::NAME,
+            served: P::RESOURCE_TYPES.join(", "),
+            got: request.resource_type.clone(),
+        }
+    }
+
+    pub fn refused(resource_type: &'static str, message: impl Into<String>) -> Self {
+        ResourceError::Refused {
+            resource_type,
+            message: message.into(),
+        }
+    }
+}
+
+/// `code: message` when the service sent one; otherwise the whole cause chain, because a bare
+/// SDK error prints only "service error" or "dispatch failure".
+pub fn describe_aws_error<E>(err: &E) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match (err.code(), err.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        _ => DisplayErrorContext(err).to_string(),
+    }
+}
+
+/// Why an invocation could not be answered through the custom-resource protocol at all.
+#[derive(Debug, thiserror::Error)]
+pub enum InvocationError {
+    #[error("not a CloudFormation custom-resource event: {0}")]
+    NotCustomResourceEvent(String),
+    #[error("the response could not be delivered to CloudFormation: {0}")]
+    ResponseNotDelivered(String),
+}
+
+impl From<InvocationError> for Diagnostic {
+    fn from(err: InvocationError) -> Diagnostic {
+        let error_type = match err {
+            InvocationError::NotCustomResourceEvent(_) => "Stackhand.NotCustomResourceEvent",
+            InvocationError::ResponseNotDelivered(_) => "Stackhand.ResponseNotDelivered",
+        };
+        Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: err.to_string(),
+        }
+    }
+}

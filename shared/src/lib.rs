@@ -1,0 +1,14 @@
+//! stackhand's shared core: the custom-resource protocol ([`cfn`]), lenient property decoding
+//! ([`props`]), the environment profiles ([`profile`]), AWS configuration ([`aws`]), errors and
+//! logging.
+
+pub mod aws;
+pub mod cfn;
+pub mod error;
+pub mod logging;
+pub mod profile;
+pub mod props;
+
+pub use error::{InvocationError, ResourceError};
+pub use profile::{Environment, Profile};
+pub use props::{Problem, PropertyError, Props, Tag};

@@ -1,0 +1,364 @@
+//! Lenient, typed decoding of `ResourceProperties`.
+//!
+//! CloudFormation passes every scalar as a string, so `"30"` and `"true"` are accepted beside
+//! `30` and `true`. Every property a resource reads is taken out of the map; whatever is left
+//! at [`Props::finish`] is an unknown property and fails. Errors name the resource type, the
+//! property, the value received and what is allowed (DESIGN.md §2.7).
+
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// Properties CloudFormation adds itself; accepted on every resource and otherwise ignored.
+const IGNORED: &[&str] = &["ServiceToken", "ServiceTimeout"];
+
+/// The longest rendering of a received value that goes into a Reason.
+const MAX_SHOWN_VALUE: usize = 80;
+
+/// A property that could not be decoded, in the user's words.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{resource_type}: {property} {problem}")]
+pub struct PropertyError {
+    pub resource_type: String,
+    pub property: String,
+    pub problem: Problem,
+}
+
+/// What is wrong with a property.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Problem {
+    Missing,
+    /// Required in this situation only; the text says when.
+    RequiredWhen(String),
+    WrongType {
+        expected: &'static str,
+        got: String,
+    },
+    OutOfRange {
+        min: i64,
+        max: i64,
+        got: String,
+    },
+    NotOneOf {
+        allowed: Vec<String>,
+        got: String,
+    },
+    Invalid {
+        rule: String,
+        got: String,
+    },
+    Conflict {
+        other: String,
+    },
+    Unknown {
+        allowed: Vec<String>,
+    },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Missing => write!(f, "is required"),
+            Problem::RequiredWhen(when) => write!(f, "is required when {when}"),
+            Problem::WrongType { expected, got } => write!(f, "must be {expected}, got {got}"),
+            Problem::OutOfRange { min, max, got } => {
+                write!(f, "must be between {min} and {max}, got {got}")
+            }
+            Problem::NotOneOf { allowed, got } => {
+                write!(f, "must be one of {}, got {got}", allowed.join(", "))
+            }
+            Problem::Invalid { rule, got } => write!(f, "{rule}, got {got}"),
+            Problem::Conflict { other } => write!(f, "cannot be combined with {other}"),
+            Problem::Unknown { allowed } => {
+                write!(
+                    f,
+                    "is not a known property; allowed: {}",
+                    allowed.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// Renders a received value for a Reason: numbers and booleans plain, strings quoted,
+/// containers summarised, everything cut to a readable length.
+pub fn show(value: &Value) -> String {
+    let text = match value {
+        Value::Null => "null".to_owned(),
+        Value::Object(_) => "an object".to_owned(),
+        Value::Array(items) => format!("a list of {}", items.len()),
+        Value::String(s) => format!("\"{s}\""),
+        other => other.to_string(),
+    };
+    truncate_chars(&text, MAX_SHOWN_VALUE)
+}
+
+fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// A user tag: `{Key, Value}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// The properties of one request, consumed property by property.
+#[derive(Debug)]
+pub struct Props {
+    resource_type: &'static str,
+    remaining: Map<String, Value>,
+    known: Vec<&'static str>,
+}
+
+impl Props {
+    /// `properties` is the event's `ResourceProperties`; absent (null) means none.
+    pub fn new(resource_type: &'static str, properties: &Value) -> Result<Self, PropertyError> {
+        let remaining = match properties {
+            Value::Object(map) => map.clone(),
+            Value::Null => Map::new(),
+            other => {
+                return Err(PropertyError {
+                    resource_type: resource_type.to_owned(),
+                    property: "ResourceProperties".to_owned(),
+                    problem: Problem::WrongType {
+                        expected: "an object",
+                        got: show(other),
+                    },
+                });
+            }
+        };
+        Ok(Props {
+            resource_type,
+            remaining,
+            known: Vec::new(),
+        })
+    }
+
+    pub fn resource_type(&self) -> &'static str {
+        self.resource_type
+    }
+
+    /// An error about `property`, for checks a resource makes after decoding.
+    pub fn error(&self, property: &str, problem: Problem) -> PropertyError {
+        error(self.resource_type, property, problem)
+    }
+
+    /// Takes a property out; `null` counts as absent.
+    pub fn take(&mut self, name: &'static str) -> Option<Value> {
+        self.known.push(name);
+        self.remaining.remove(name).filter(|v| !v.is_null())
+    }
+
+    fn wrong_type(&self, name: &str, expected: &'static str, got: &Value) -> PropertyError {
+        self.error(
+            name,
+            Problem::WrongType {
+                expected,
+                got: show(got),
+            },
+        )
+    }
+
+    pub fn optional_string(&mut self, name: &'static str) -> Result<Option<String>, PropertyError> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            // A number or boolean where text is expected is what YAML gives for `Name: 2024`.
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+            Some(other) => Err(self.wrong_type(name, "a string", &other)),
+        }
+    }
+
+    /// A string that must be present and not empty.
+    pub fn required_string(&mut self, name: &'static str) -> Result<String, PropertyError> {
+        match self.optional_string(name)? {
+            None => Err(self.error(name, Problem::Missing)),
+            Some(s) if s.trim().is_empty() => Err(self.error(
+                name,
+                Problem::Invalid {
+                    rule: "must not be empty".to_owned(),
+                    got: "\"\"".to_owned(),
+                },
+            )),
+            Some(s) => Ok(s),
+        }
+    }
+
+    pub fn optional_bool(&mut self, name: &'static str) -> Result<Option<bool>, PropertyError> {
+        const EXPECTED: &str = "a boolean (true or false)";
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(other) => Err(self.wrong_type(name, EXPECTED, &other)),
+        }
+    }
+
+    pub fn optional_int(&mut self, name: &'static str) -> Result<Option<i64>, PropertyError> {
+        const EXPECTED: &str = "a whole number";
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => match n.as_i64() {
+                Some(i) => Ok(Some(i)),
+                None => Err(self.wrong_type(name, EXPECTED, &Value::Number(n))),
+            },
+            Some(Value::String(s)) => match s.trim().parse::<i64>() {
+                Ok(i) => Ok(Some(i)),
+                Err(_) => Err(self.wrong_type(name, EXPECTED, &Value::String(s))),
+            },
+            Some(other) => Err(self.wrong_type(name, EXPECTED, &other)),
+        }
+    }
+
+    /// A whole number within `min..=max`.
+    pub fn optional_int_in(
+        &mut self,
+        name: &'static str,
+        min: i64,
+        max: i64,
+    ) -> Result<Option<i64>, PropertyError> {
+        match self.optional_int(name)? {
+            Some(i) if !(min..=max).contains(&i) => Err(self.error(
+                name,
+                Problem::OutOfRange {
+                    min,
+                    max,
+                    got: i.to_string(),
+                },
+            )),
+            other => Ok(other),
+        }
+    }
+
+    /// A string that must be one of `allowed` (exact match).
+    pub fn optional_choice(
+        &mut self,
+        name: &'static str,
+        allowed: &[&'static str],
+    ) -> Result<Option<&'static str>, PropertyError> {
+        let Some(value) = self.optional_string(name)? else {
+            return Ok(None);
+        };
+        match allowed.iter().find(|a| **a == value) {
+            Some(hit) => Ok(Some(hit)),
+            None => Err(self.error(
+                name,
+                Problem::NotOneOf {
+                    allowed: allowed.iter().map(|a| (*a).to_owned()).collect(),
+                    got: show(&Value::String(value)),
+                },
+            )),
+        }
+    }
+
+    /// A list of strings; scalars inside are accepted as text.
+    pub fn optional_string_list(
+        &mut self,
+        name: &'static str,
+    ) -> Result<Option<Vec<String>>, PropertyError> {
+        const EXPECTED: &str = "a list of strings";
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::String(s) => Ok(s),
+                    Value::Number(n) => Ok(n.to_string()),
+                    other => Err(self.wrong_type(name, EXPECTED, &other)),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(other) => Err(self.wrong_type(name, EXPECTED, &other)),
+        }
+    }
+
+    /// `Tags`: a list of `{Key, Value}`. Keys under `aws:` are AWS's and keys under
+    /// `stackhand:` are ours; neither may be set by the user.
+    pub fn tags(&mut self) -> Result<Vec<Tag>, PropertyError> {
+        const NAME: &str = "Tags";
+        const EXPECTED: &str = "a list of {Key, Value}";
+        let Some(value) = self.take(NAME) else {
+            return Ok(Vec::new());
+        };
+        let Value::Array(items) = value else {
+            return Err(self.wrong_type(NAME, EXPECTED, &value));
+        };
+        let mut tags = Vec::with_capacity(items.len());
+        for item in items {
+            let (Some(Value::String(key)), Some(value)) = (item.get("Key"), item.get("Value"))
+            else {
+                return Err(self.wrong_type(NAME, EXPECTED, &item));
+            };
+            let value = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(_) | Value::Bool(_) => value.to_string(),
+                _ => return Err(self.wrong_type(NAME, EXPECTED, &item)),
+            };
+            if key.is_empty() || key.len() > 128 || value.len() > 256 {
+                return Err(self.error(
+                    NAME,
+                    Problem::Invalid {
+                        rule: "keys must be 1 to 128 characters and values at most 256".to_owned(),
+                        got: show(&Value::String(key.clone())),
+                    },
+                ));
+            }
+            if key.starts_with("aws:") || key.starts_with(crate::cfn::TAG_PREFIX) {
+                return Err(self.error(
+                    NAME,
+                    Problem::Invalid {
+                        rule: format!(
+                            "keys starting with aws: or {} are reserved",
+                            crate::cfn::TAG_PREFIX
+                        ),
+                        got: show(&Value::String(key.clone())),
+                    },
+                ));
+            }
+            tags.push(Tag {
+                key: key.clone(),
+                value,
+            });
+        }
+        Ok(tags)
+    }
+
+    /// Fails on the first property that no decoder took.
+    pub fn finish(self) -> Result<(), PropertyError> {
+        let unknown = self
+            .remaining
+            .keys()
+            .find(|k| !IGNORED.contains(&k.as_str()));
+        match unknown {
+            None => Ok(()),
+            Some(name) => {
+                let mut allowed: Vec<String> = self.known.iter().map(|k| (*k).to_owned()).collect();
+                allowed.sort();
+                allowed.dedup();
+                Err(error(
+                    self.resource_type,
+                    &truncate_chars(name, MAX_SHOWN_VALUE),
+                    Problem::Unknown { allowed },
+                ))
+            }
+        }
+    }
+}
+
+fn error(resource_type: &str, property: &str, problem: Problem) -> PropertyError {
+    PropertyError {
+        resource_type: resource_type.to_owned(),
+        property: property.to_owned(),
+        problem,
+    }
+}
+
+#[cfg(test)]
+#[path = "props_tests.rs"]
+mod tests;

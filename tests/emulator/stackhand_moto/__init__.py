@@ -1,0 +1,18 @@
+"""Operations moto 5.2.5 lacks, registered on moto's own backends.
+
+Each operation follows the AWS API reference: request and response shapes, and the validation
+errors AWS returns. Written so it could be sent upstream; it is not a general mock.
+"""
+
+from . import logs_kms
+
+INSTALLED = False
+
+
+def install() -> None:
+    """Registers every extension once; safe to call again."""
+    global INSTALLED
+    if INSTALLED:
+        return
+    logs_kms.install()
+    INSTALLED = True
