@@ -8,6 +8,9 @@ use std::collections::HashMap;
 
 const TYPE: &str = "Custom::LogGroup";
 
+/// The attributes every successful Create and Update returns (`Fn::GetAtt`).
+pub const ATTRIBUTES: [&str; 2] = ["Arn", "LogGroupName"];
+
 /// The values CloudWatch Logs accepts for RetentionInDays.
 pub const RETENTION_DAYS: [i64; 22] = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -219,9 +222,10 @@ impl LogGroups {
     }
 
     fn outcome(name: &str, live: &LiveGroup) -> Outcome {
+        let [arn, log_group_name] = ATTRIBUTES;
         Outcome::new(name)
-            .with("Arn", live.attribute_arn())
-            .with("LogGroupName", name)
+            .with(arn, live.attribute_arn())
+            .with(log_group_name, name)
     }
 
     /// Creates the group, or adopts the one an earlier delivery of this same request created.

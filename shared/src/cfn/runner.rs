@@ -119,15 +119,14 @@ where
     P: Provider,
     E: Display,
 {
-    if request.request_type == RequestType::Delete {
-        if let Some(id) = request.physical_resource_id.as_deref() {
-            if id.starts_with(FAILED_CREATE_PREFIX) {
-                tracing::info!(
-                    "Delete of a resource whose Create failed: nothing exists, no AWS call made"
-                );
-                return Ok(Outcome::new(id));
-            }
-        }
+    if request.request_type == RequestType::Delete
+        && let Some(id) = request.physical_resource_id.as_deref()
+        && id.starts_with(FAILED_CREATE_PREFIX)
+    {
+        tracing::info!(
+            "Delete of a resource whose Create failed: nothing exists, no AWS call made"
+        );
+        return Ok(Outcome::new(id));
     }
     let provider = match provider {
         Ok(provider) => provider,

@@ -1,0 +1,58 @@
+# stackhand: `make demo` runs the platform locally on the emulator; `make test` runs everything.
+# Needs only Rust and Python 3 (with venv and pip); every other tool is installed into .venv.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VENV_STAMP := $(VENV)/.installed
+CARGO ?= cargo
+ENV ?= dev
+
+export STACKHAND_PYTHON := $(CURDIR)/$(VENV)/bin/python
+
+.PHONY: help venv build build-debug build-release fmt-check clippy test test-rust test-emulator lint demo clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(VENV_STAMP): requirements-dev.txt
+	@echo "==> installing pinned test tools into $(VENV)"
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV_STAMP) ## Install the pinned emulator and linters into .venv
+
+build-debug:
+	$(CARGO) build --workspace --bins
+
+build-release: ## Release binaries (panic = unwind), plus the panicking example the tests drive
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) build --release -p shared --example panicking-provider
+
+build: build-release ## Build every function in release mode
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test-emulator: venv ## Tests of the moto extension itself
+	$(VENV)/bin/python -m unittest discover -s tests/emulator -p 'test_*.py'
+
+test-rust: venv build-debug build-release ## Unit, property and end-to-end tests
+	$(CARGO) test --workspace
+
+lint: venv ## cfn-lint (with the serverless rules) on every template
+	$(VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
+
+test: fmt-check clippy test-emulator lint test-rust ## Everything CI runs
+	@echo "make test: all checks passed"
+
+demo: venv build-release ## The LogGroup lifecycle on the local emulator (ENV=dev|qa|uat|prod)
+	$(CARGO) run --release -q -p e2e --bin demo -- --env $(ENV)
+
+clean:
+	$(CARGO) clean
+	rm -rf $(VENV)

@@ -1,0 +1,141 @@
+//! The real binaries under a local Lambda Runtime API, as Lambda runs them.
+
+mod common;
+
+use common::LOG_GROUP;
+use e2e::{
+    CfnEvents, Completion, ResponseListener, RuntimeApi, SECRET_SIGNATURE, binary, emulator,
+};
+use serde_json::json;
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+#[tokio::test]
+async fn the_provider_binary_honours_aws_endpoint_url() {
+    let account = emulator().new_account().await;
+    let listener = ResponseListener::start().await;
+    let events = CfnEvents::new(account.stack_id("bin"), listener.clone());
+    let api = RuntimeApi::start().await;
+    let function = api.spawn(
+        &binary("debug", "monitoring-provider"),
+        &account.lambda_env(),
+    );
+
+    let (event, request_id) = events.create(
+        LOG_GROUP,
+        "Logs",
+        json!({"Environment": "dev", "LogGroupName": "/from/binary"}),
+    );
+    let completion = api.invoke(event, TIMEOUT).await;
+    assert!(
+        matches!(completion, Completion::Response(_)),
+        "{completion:?}"
+    );
+    let put = listener.response(&request_id, TIMEOUT).await;
+    assert_eq!(
+        put.status(),
+        "SUCCESS",
+        "{}\n{}",
+        put.reason(),
+        function.output()
+    );
+
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&account.config);
+    let groups = logs.describe_log_groups().send().await.expect("describe");
+    assert_eq!(
+        groups.log_groups().len(),
+        1,
+        "created in the emulator account"
+    );
+
+    let output = function.output();
+    assert!(!output.contains(SECRET_SIGNATURE), "{output}");
+    for line in output.lines() {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok(),
+            "not JSON: {line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_binary_without_a_region_still_answers_failed() {
+    let account = emulator().new_account().await;
+    let listener = ResponseListener::start().await;
+    let events = CfnEvents::new(account.stack_id("bin"), listener.clone());
+    let api = RuntimeApi::start().await;
+    let env: Vec<(String, String)> = account
+        .lambda_env()
+        .into_iter()
+        .filter(|(k, _)| k != "AWS_REGION")
+        .collect();
+    let _function = api.spawn(&binary("debug", "monitoring-provider"), &env);
+    let (event, request_id) = events.create(
+        LOG_GROUP,
+        "Logs",
+        json!({"Environment": "dev", "LogGroupName": "/noregion"}),
+    );
+    api.invoke(event, TIMEOUT).await;
+    let put = listener.response(&request_id, TIMEOUT).await;
+    assert_eq!(put.status(), "FAILED");
+    assert!(
+        put.reason()
+            .starts_with("monitoring-provider could not start: no AWS region"),
+        "{}",
+        put.reason()
+    );
+}
+
+#[tokio::test]
+async fn a_panic_in_a_release_build_answers_failed_and_the_function_keeps_serving() {
+    let listener = ResponseListener::start().await;
+    let events = CfnEvents::new(
+        "arn:aws:cloudformation:us-east-1:123456789012:stack/p/1".into(),
+        listener.clone(),
+    );
+    let api = RuntimeApi::start().await;
+    let function = api.spawn(
+        &binary("release/examples", "panicking-provider"),
+        &[("AWS_REGION".into(), "us-east-1".into())],
+    );
+    for attempt in 0..2 {
+        let logical_id = format!("Boom{attempt}");
+        let (event, request_id) = events.create("Custom::Panic", &logical_id, json!({}));
+        let completion = api.invoke(event, Duration::from_secs(10)).await;
+        assert!(
+            matches!(completion, Completion::Response(_)),
+            "{completion:?}"
+        );
+        let put = listener
+            .response(&request_id, Duration::from_secs(10))
+            .await;
+        assert_eq!(put.status(), "FAILED");
+        assert_eq!(
+            put.reason(),
+            format!(
+                "Custom::Panic: internal error in panicking-provider (deliberate panic while handling {logical_id}); nothing further was done"
+            )
+        );
+    }
+    assert!(
+        function.output().contains("\"panic\""),
+        "the panic is logged as JSON:\n{}",
+        function.output()
+    );
+}
+
+#[test]
+fn the_release_profile_unwinds_on_panic() {
+    let manifest = std::fs::read_to_string(e2e::emulator::workspace_root().join("Cargo.toml"))
+        .expect("Cargo.toml");
+    let release = manifest
+        .split("[profile.release]")
+        .nth(1)
+        .expect("a [profile.release] section");
+    let section = release.split("\n[").next().unwrap_or_default();
+    assert!(
+        section.contains("panic = \"unwind\""),
+        "cargo-lambda would default to abort:\n{section}"
+    );
+}

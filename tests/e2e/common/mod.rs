@@ -1,0 +1,84 @@
+//! What every end-to-end test file shares: one account per test, a listener, and the provider
+//! built the way `main.rs` builds it.
+#![allow(dead_code)]
+
+use aws_sdk_cloudwatchlogs::types::LogGroup;
+use e2e::{Account, CfnEvents, RecordedPut, ResponseListener, emulator, invoke_in_process};
+use monitoring_provider::MonitoringProvider;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+pub const LOG_GROUP: &str = "Custom::LogGroup";
+
+pub struct Fixture {
+    pub account: Account,
+    pub provider: Result<MonitoringProvider, String>,
+    pub events: CfnEvents,
+    pub listener: ResponseListener,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+}
+
+impl Fixture {
+    pub async fn new() -> Fixture {
+        let account = emulator().new_account().await;
+        let listener = ResponseListener::start().await;
+        Fixture {
+            provider: Ok(MonitoringProvider::new(&account.config)),
+            events: CfnEvents::new(account.stack_id("demo"), listener.clone()),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&account.config),
+            account,
+            listener,
+        }
+    }
+
+    /// Sends `event` through the handler and returns the response CloudFormation received.
+    pub async fn send(&self, (event, request_id): (Value, String)) -> RecordedPut {
+        let _ = invoke_in_process(&self.provider, event, TIMEOUT).await;
+        self.listener.response(&request_id, TIMEOUT).await
+    }
+
+    pub async fn group(&self, name: &str) -> Option<LogGroup> {
+        self.logs
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .send()
+            .await
+            .expect("describe")
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name))
+            .cloned()
+    }
+
+    pub async fn group_count(&self) -> usize {
+        self.logs
+            .describe_log_groups()
+            .send()
+            .await
+            .expect("describe")
+            .log_groups()
+            .len()
+    }
+
+    pub async fn tags(&self, name: &str) -> HashMap<String, String> {
+        let group = self.group(name).await.expect("group exists");
+        self.logs
+            .list_tags_for_resource()
+            .resource_arn(group.log_group_arn().expect("arn"))
+            .send()
+            .await
+            .expect("tags")
+            .tags()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+pub fn key_arn(account: &Account) -> String {
+    format!(
+        "arn:aws:kms:us-east-1:{}:key/0e0f5c1e-aaaa-bbbb-cccc-000000000001",
+        account.id
+    )
+}
