@@ -10,7 +10,7 @@ ENV ?= dev
 
 export STACKHAND_PYTHON := $(CURDIR)/$(VENV)/bin/python
 
-.PHONY: help venv build build-debug build-release fmt-check clippy test test-rust test-emulator lint demo clean
+.PHONY: help venv build build-debug build-release fmt-check clippy test test-rust test-emulator test-demo lint demo clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -47,7 +47,12 @@ test-rust: venv build-debug build-release ## Unit, property and end-to-end tests
 lint: venv ## cfn-lint (with the serverless rules) on every template
 	$(VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 
-test: fmt-check clippy test-emulator lint test-rust ## Everything CI runs
+test-demo: venv build-release ## The demo's lifecycle in dev and prod, checked by its exit status
+	$(CARGO) run --release -q -p e2e --bin demo -- --env dev > target/demo-dev.log || { cat target/demo-dev.log; exit 1; }
+	$(CARGO) run --release -q -p e2e --bin demo -- --env prod > target/demo-prod.log || { cat target/demo-prod.log; exit 1; }
+	@tail -n 1 target/demo-dev.log target/demo-prod.log
+
+test: fmt-check clippy test-emulator lint test-rust test-demo ## Everything CI runs
 	@echo "make test: all checks passed"
 
 demo: venv build-release ## The LogGroup lifecycle on the local emulator (ENV=dev|qa|uat|prod)
