@@ -49,6 +49,8 @@ pub enum Problem {
     Conflict {
         other: String,
     },
+    /// Allowed only together with another setting; the text names it.
+    OnlyWith(String),
     Unknown {
         allowed: Vec<String>,
     },
@@ -68,6 +70,7 @@ impl fmt::Display for Problem {
             }
             Problem::Invalid { rule, got } => write!(f, "{rule}, got {got}"),
             Problem::Conflict { other } => write!(f, "cannot be combined with {other}"),
+            Problem::OnlyWith(other) => write!(f, "is only allowed with {other}"),
             Problem::Unknown { allowed } => {
                 write!(
                     f,
@@ -106,10 +109,22 @@ pub struct Tag {
     pub value: String,
 }
 
+/// Keys the old tags had and the new ones lack: what an Update must untag. Without the old
+/// properties nothing is removed, so tags added outside CloudFormation are never dropped.
+pub fn removed_tag_keys(old: Option<&[Tag]>, new: &[Tag]) -> Vec<String> {
+    old.unwrap_or_default()
+        .iter()
+        .filter(|t| !new.iter().any(|n| n.key == t.key))
+        .map(|t| t.key.clone())
+        .collect()
+}
+
 /// The properties of one request, consumed property by property.
 #[derive(Debug)]
 pub struct Props {
     resource_type: &'static str,
+    /// For an object inside a list: `Name[2].`, so errors point at the element.
+    prefix: String,
     remaining: Map<String, Value>,
     known: Vec<&'static str>,
 }
@@ -133,9 +148,39 @@ impl Props {
         };
         Ok(Props {
             resource_type,
+            prefix: String::new(),
             remaining,
             known: Vec::new(),
         })
+    }
+
+    /// A list of objects, each decoded with its own `Props` whose errors name the element,
+    /// e.g. `DefaultCapacityProviderStrategy[1].Weight`. Call `finish` on each.
+    pub fn optional_object_list(
+        &mut self,
+        name: &'static str,
+    ) -> Result<Option<Vec<Props>>, PropertyError> {
+        const EXPECTED: &str = "a list of objects";
+        let Some(value) = self.take(name) else {
+            return Ok(None);
+        };
+        let Value::Array(items) = value else {
+            return Err(self.wrong_type(name, EXPECTED, &value));
+        };
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| match item {
+                Value::Object(map) => Ok(Props {
+                    resource_type: self.resource_type,
+                    prefix: format!("{}{name}[{index}].", self.prefix),
+                    remaining: map,
+                    known: Vec::new(),
+                }),
+                other => Err(self.wrong_type(name, EXPECTED, &other)),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
     }
 
     pub fn resource_type(&self) -> &'static str {
@@ -144,7 +189,11 @@ impl Props {
 
     /// An error about `property`, for checks a resource makes after decoding.
     pub fn error(&self, property: &str, problem: Problem) -> PropertyError {
-        error(self.resource_type, property, problem)
+        error(
+            self.resource_type,
+            &format!("{}{property}", self.prefix),
+            problem,
+        )
     }
 
     /// Takes a property out; `null` counts as absent.
@@ -186,6 +235,46 @@ impl Props {
                 },
             )),
             Some(s) => Ok(s),
+        }
+    }
+
+    /// A string that must satisfy `valid`; `rule` says what is allowed, for the Reason.
+    pub fn optional_valid_string(
+        &mut self,
+        name: &'static str,
+        rule: &str,
+        valid: impl Fn(&str) -> bool,
+    ) -> Result<Option<String>, PropertyError> {
+        match self.optional_string(name)? {
+            Some(text) if !valid(&text) => Err(self.error(
+                name,
+                Problem::Invalid {
+                    rule: rule.to_owned(),
+                    got: show(&Value::String(text)),
+                },
+            )),
+            other => Ok(other),
+        }
+    }
+
+    /// A present, non-empty string that must satisfy `valid`.
+    pub fn required_valid_string(
+        &mut self,
+        name: &'static str,
+        rule: &str,
+        valid: impl Fn(&str) -> bool,
+    ) -> Result<String, PropertyError> {
+        let text = self.required_string(name)?;
+        if valid(&text) {
+            Ok(text)
+        } else {
+            Err(self.error(
+                name,
+                Problem::Invalid {
+                    rule: rule.to_owned(),
+                    got: show(&Value::String(text)),
+                },
+            ))
         }
     }
 
@@ -341,8 +430,7 @@ impl Props {
                 let mut allowed: Vec<String> = self.known.iter().map(|k| (*k).to_owned()).collect();
                 allowed.sort();
                 allowed.dedup();
-                Err(error(
-                    self.resource_type,
+                Err(self.error(
                     &truncate_chars(name, MAX_SHOWN_VALUE),
                     Problem::Unknown { allowed },
                 ))
@@ -350,6 +438,33 @@ impl Props {
         }
     }
 }
+
+/// `arn:<partition>:kms:<region>:<account>:key/<id>`: a key ARN, not an alias.
+pub fn is_kms_key_arn(text: &str) -> bool {
+    let parts: Vec<&str> = text.splitn(6, ':').collect();
+    matches!(parts.as_slice(),
+        ["arn", partition, "kms", region, account, resource]
+            if partition.starts_with("aws")
+                && !region.is_empty()
+                && account.len() == 12
+                && account.chars().all(|c| c.is_ascii_digit())
+                && resource.strip_prefix("key/").is_some_and(|id| !id.is_empty()))
+}
+
+/// The rule text that goes with [`is_kms_key_arn`].
+pub const KMS_KEY_ARN_RULE: &str =
+    "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)";
+
+/// CloudWatch Logs group names: 1 to 512 characters of a-z, A-Z, 0-9, '.', '-', '_', '/', '#'.
+pub fn is_log_group_name(name: &str) -> bool {
+    (1..=512).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '#'))
+}
+
+pub const LOG_GROUP_NAME_RULE: &str =
+    "must be 1 to 512 characters of a-z, A-Z, 0-9, '.', '-', '_', '/' and '#'";
 
 fn error(resource_type: &str, property: &str, problem: Problem) -> PropertyError {
     PropertyError {

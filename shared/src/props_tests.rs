@@ -126,6 +126,29 @@ fn tags_decode_and_reserved_prefixes_fail() {
 }
 
 #[test]
+fn nested_objects_name_their_element() {
+    let mut p = props(json!({"Strategy": [{"Weight": 1}, {"Weight": "-1", "Extra": 2}]}));
+    let items = p
+        .optional_object_list("Strategy")
+        .expect("list")
+        .expect("present");
+    let mut errors = Vec::new();
+    for mut item in items {
+        match item.optional_int_in("Weight", 0, 1000) {
+            Ok(_) => errors.push(item.finish().err()),
+            Err(e) => errors.push(Some(e)),
+        }
+    }
+    assert_eq!(errors[0], None);
+    assert_eq!(
+        errors[1].as_ref().map(ToString::to_string).as_deref(),
+        Some("Custom::KmsKey: Strategy[1].Weight must be between 0 and 1000, got -1")
+    );
+    let mut p = props(json!({"Strategy": ["FARGATE"]}));
+    assert!(p.optional_object_list("Strategy").is_err());
+}
+
+#[test]
 fn null_counts_as_absent() {
     let mut p = props(json!({"Description": null}));
     assert_eq!(p.optional_string("Description"), Ok(None));

@@ -29,10 +29,7 @@ pub struct RecordedPut {
 
 impl RecordedPut {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        crate::http::find_header(&self.headers, name)
     }
     pub fn status(&self) -> &str {
         self.body["Status"].as_str().unwrap_or_default()

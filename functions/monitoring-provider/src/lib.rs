@@ -4,11 +4,9 @@
 pub mod log_group;
 
 use aws_config::SdkConfig;
-use lambda_runtime::LambdaEvent;
 use log_group::LogGroups;
-use serde_json::Value;
+use shared::ResourceError;
 use shared::cfn::{CustomResource, Outcome, Provider, Request, serve};
-use shared::{InvocationError, ResourceError};
 
 pub struct MonitoringProvider {
     log_groups: LogGroups,
@@ -33,12 +31,4 @@ impl Provider for MonitoringProvider {
             _ => Err(ResourceError::unsupported::<Self>(request)),
         }
     }
-}
-
-/// The Lambda handler: one custom-resource event in, exactly one response out.
-pub async fn handler(
-    provider: &Result<MonitoringProvider, String>,
-    event: LambdaEvent<Value>,
-) -> Result<Value, InvocationError> {
-    shared::cfn::run(provider, event).await
 }

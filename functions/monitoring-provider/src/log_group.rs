@@ -3,6 +3,9 @@
 
 use aws_sdk_cloudwatchlogs::Client;
 use shared::cfn::{CustomResource, Outcome, Request, TAG_REQUEST_ID, TAG_RETAINED_AT};
+use shared::props::{
+    KMS_KEY_ARN_RULE, LOG_GROUP_NAME_RULE, is_kms_key_arn, is_log_group_name, removed_tag_keys,
+};
 use shared::{Environment, Problem, PropertyError, Props, ResourceError, Tag};
 use std::collections::HashMap;
 
@@ -41,38 +44,10 @@ impl LogGroupProps {
     }
 }
 
-fn is_valid_name(name: &str) -> bool {
-    (1..=512).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '#'))
-}
-
-/// `arn:<partition>:kms:<region>:<account>:key/<id>`; CloudWatch Logs takes no alias here.
-pub fn is_kms_key_arn(text: &str) -> bool {
-    let parts: Vec<&str> = text.splitn(6, ':').collect();
-    matches!(parts.as_slice(),
-        ["arn", partition, "kms", region, account, resource]
-            if partition.starts_with("aws")
-                && !region.is_empty()
-                && account.len() == 12
-                && account.chars().all(|c| c.is_ascii_digit())
-                && resource.strip_prefix("key/").is_some_and(|id| !id.is_empty()))
-}
-
 pub fn decode(props: &mut Props) -> Result<LogGroupProps, PropertyError> {
     let environment = Environment::decode(props)?;
-    let log_group_name = props.required_string("LogGroupName")?;
-    if !is_valid_name(&log_group_name) {
-        return Err(props.error(
-            "LogGroupName",
-            Problem::Invalid {
-                rule: "must be 1 to 512 characters of a-z, A-Z, 0-9, '.', '-', '_', '/' and '#'"
-                    .to_owned(),
-                got: shared::props::show(&log_group_name.clone().into()),
-            },
-        ));
-    }
+    let log_group_name =
+        props.required_valid_string("LogGroupName", LOG_GROUP_NAME_RULE, is_log_group_name)?;
     let retention_in_days = match props.optional_int("RetentionInDays")? {
         Some(days) if !RETENTION_DAYS.contains(&days) => {
             return Err(props.error(
@@ -86,27 +61,14 @@ pub fn decode(props: &mut Props) -> Result<LogGroupProps, PropertyError> {
         // Every allowed value fits an i32.
         days => days.map(|d| d as i32),
     };
-    let kms_key_arn = props.optional_string("KmsKeyArn")?;
-    match &kms_key_arn {
-        Some(arn) if !is_kms_key_arn(arn) => {
-            return Err(props.error(
-                "KmsKeyArn",
-                Problem::Invalid {
-                    rule: "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"
-                        .to_owned(),
-                    got: shared::props::show(&arn.clone().into()),
-                },
-            ));
-        }
-        None if environment.profile().encryption_required => {
-            return Err(props.error(
-                "KmsKeyArn",
-                Problem::RequiredWhen(format!(
-                    "Environment is {environment}: that profile requires log encryption with KMS"
-                )),
-            ));
-        }
-        _ => {}
+    let kms_key_arn = props.optional_valid_string("KmsKeyArn", KMS_KEY_ARN_RULE, is_kms_key_arn)?;
+    if kms_key_arn.is_none() && environment.profile().encryption_required {
+        return Err(props.error(
+            "KmsKeyArn",
+            Problem::RequiredWhen(format!(
+                "Environment is {environment}: that profile requires log encryption with KMS"
+            )),
+        ));
     }
     let retain_on_delete = props.optional_bool("RetainOnDelete")?;
     let tags = props.tags()?;
@@ -235,14 +197,8 @@ impl LogGroups {
         props: &LogGroupProps,
     ) -> Result<Outcome, ResourceError> {
         let name = props.log_group_name.as_str();
-        let mut tags: HashMap<String, String> = props
-            .tags
-            .iter()
-            .map(|t| (t.key.clone(), t.value.clone()))
-            .collect();
-        for (key, value) in request.request_tags() {
-            tags.insert(key.to_owned(), value.to_owned());
-        }
+        let tags: HashMap<String, String> =
+            request.resource_tags(&props.tags).into_iter().collect();
         let created = self
             .logs
             .create_log_group()
@@ -311,15 +267,7 @@ impl LogGroups {
         if old.is_some_and(|old| old.tags == new.tags) {
             return Ok(());
         }
-        let removed: Vec<String> = old
-            .map(|old| {
-                old.tags
-                    .iter()
-                    .filter(|t| !new.tags.iter().any(|n| n.key == t.key))
-                    .map(|t| t.key.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let removed = removed_tag_keys(old.map(|o| o.tags.as_slice()), &new.tags);
         if !removed.is_empty() {
             self.logs
                 .untag_resource()

@@ -50,6 +50,20 @@ impl Request {
     }
 }
 
+impl Request {
+    /// The user's tags plus the request tags: what a Create puts on a new resource.
+    pub fn resource_tags(&self, user: &[crate::props::Tag]) -> Vec<(String, String)> {
+        user.iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .chain(
+                self.request_tags()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned())),
+            )
+            .collect()
+    }
+}
+
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Request")
@@ -120,40 +134,33 @@ fn json_kind(value: &Value) -> &'static str {
 pub(crate) fn decode(event: Value) -> Result<Request, String> {
     let request: CfnRequest<Value, Value> = serde_json::from_value(event)
         .map_err(|err| format!("malformed CloudFormation event: {err}"))?;
+    // The three variants share their fields; only the id and the old properties differ.
+    macro_rules! request {
+        ($r:ident, $kind:expr, $physical:expr, $old:expr) => {
+            Request {
+                request_type: $kind,
+                physical_resource_id: $physical,
+                old_properties: $old,
+                request_id: $r.request_id,
+                stack_id: $r.stack_id,
+                logical_resource_id: $r.logical_resource_id,
+                resource_type: $r.resource_type,
+                properties: $r.resource_properties,
+                response_url: $r.response_url,
+            }
+        };
+    }
     let request = match request {
-        CfnRequest::Create(r) => Request {
-            request_type: RequestType::Create,
-            request_id: r.request_id,
-            stack_id: r.stack_id,
-            logical_resource_id: r.logical_resource_id,
-            resource_type: r.resource_type,
-            physical_resource_id: None,
-            properties: r.resource_properties,
-            old_properties: None,
-            response_url: r.response_url,
-        },
-        CfnRequest::Update(r) => Request {
-            request_type: RequestType::Update,
-            request_id: r.request_id,
-            stack_id: r.stack_id,
-            logical_resource_id: r.logical_resource_id,
-            resource_type: r.resource_type,
-            physical_resource_id: Some(r.physical_resource_id),
-            properties: r.resource_properties,
-            old_properties: Some(r.old_resource_properties),
-            response_url: r.response_url,
-        },
-        CfnRequest::Delete(r) => Request {
-            request_type: RequestType::Delete,
-            request_id: r.request_id,
-            stack_id: r.stack_id,
-            logical_resource_id: r.logical_resource_id,
-            resource_type: r.resource_type,
-            physical_resource_id: Some(r.physical_resource_id),
-            properties: r.resource_properties,
-            old_properties: None,
-            response_url: r.response_url,
-        },
+        CfnRequest::Create(r) => request!(r, RequestType::Create, None, None),
+        CfnRequest::Update(r) => request!(
+            r,
+            RequestType::Update,
+            Some(r.physical_resource_id),
+            Some(r.old_resource_properties)
+        ),
+        CfnRequest::Delete(r) => {
+            request!(r, RequestType::Delete, Some(r.physical_resource_id), None)
+        }
         _ => return Err("malformed CloudFormation event: unknown RequestType".to_owned()),
     };
     if request.request_type != RequestType::Create

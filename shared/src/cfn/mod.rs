@@ -12,7 +12,7 @@ mod sender;
 
 pub use event::{Request, RequestType, redact_url};
 pub use response::{MAX_RESPONSE_BYTES, ResponseBody, Status};
-pub use runner::{guard_margin, run};
+pub use runner::{guard_margin, run, run_provider};
 pub use sender::send_response;
 
 use crate::error::ResourceError;

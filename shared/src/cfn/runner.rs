@@ -31,6 +31,20 @@ fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
     Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
+/// What every provider's `main` does: JSON logs, the SDK config and clients built once, then the
+/// Lambda loop. A setup failure is kept and reported on every event, so CloudFormation still
+/// gets FAILED instead of a function that never answers.
+pub async fn run_provider<P: Provider>(
+    build: impl FnOnce(&aws_config::SdkConfig) -> P,
+) -> Result<(), lambda_runtime::Error> {
+    crate::logging::init();
+    let provider = crate::aws::load()
+        .await
+        .map(|config| build(&config))
+        .map_err(|err| err.to_string());
+    lambda_runtime::run(lambda_runtime::service_fn(|event| run(&provider, event))).await
+}
+
 /// Answers one custom-resource event. `provider` is the result of init: when client setup
 /// failed there, every event is still answered, with FAILED and the setup error.
 pub async fn run<P, E>(

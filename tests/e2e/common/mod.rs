@@ -2,30 +2,39 @@
 //! built the way `main.rs` builds it.
 #![allow(dead_code)]
 
+use aws_config::SdkConfig;
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 use e2e::{Account, CfnEvents, RecordedPut, ResponseListener, emulator, invoke_in_process};
 use monitoring_provider::MonitoringProvider;
 use serde_json::Value;
+use shared::cfn::Provider;
 use std::collections::HashMap;
 use std::time::Duration;
 
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 pub const LOG_GROUP: &str = "Custom::LogGroup";
 
-pub struct Fixture {
+pub struct Fixture<P = MonitoringProvider> {
     pub account: Account,
-    pub provider: Result<MonitoringProvider, String>,
+    pub provider: Result<P, String>,
     pub events: CfnEvents,
     pub listener: ResponseListener,
     pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
-impl Fixture {
-    pub async fn new() -> Fixture {
+impl Fixture<MonitoringProvider> {
+    pub async fn new() -> Self {
+        Fixture::with(MonitoringProvider::new).await
+    }
+}
+
+impl<P: Provider> Fixture<P> {
+    /// A fresh account, a listener, and `build`'s provider, built as `main.rs` builds it.
+    pub async fn with(build: impl FnOnce(&SdkConfig) -> P) -> Self {
         let account = emulator().new_account().await;
         let listener = ResponseListener::start().await;
         Fixture {
-            provider: Ok(MonitoringProvider::new(&account.config)),
+            provider: Ok(build(&account.config)),
             events: CfnEvents::new(account.stack_id("demo"), listener.clone()),
             logs: aws_sdk_cloudwatchlogs::Client::new(&account.config),
             account,

@@ -1,0 +1,213 @@
+use super::*;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use shared::cfn::decode_properties;
+
+fn decode_json(value: Value) -> Result<ClusterProps, PropertyError> {
+    decode_properties::<crate::EcsClusters>(&value)
+}
+
+fn reason(value: Value) -> String {
+    decode_json(value).expect_err("must fail").to_string()
+}
+
+#[test]
+fn dev_uses_spot_exec_and_no_service_connect() {
+    let props = decode_json(json!({"Environment": "dev", "ClusterName": "apps"})).expect("valid");
+    assert_eq!(props.container_insights, "enabled");
+    assert_eq!(props.capacity_providers, ["FARGATE", "FARGATE_SPOT"]);
+    assert_eq!(
+        props.strategy,
+        [StrategyItem {
+            capacity_provider: "FARGATE_SPOT".into(),
+            weight: 1,
+            base: 0
+        }]
+    );
+    assert!(props.execute_command);
+    assert_eq!(props.service_connect_namespace, None);
+}
+
+#[test]
+fn uat_mixes_fargate_base_1_with_spot_and_turns_on_service_connect() {
+    let props = decode_json(json!({"Environment": "uat", "ClusterName": "apps"})).expect("valid");
+    let shape: Vec<(&str, i32, i32)> = props
+        .strategy
+        .iter()
+        .map(|s| (s.capacity_provider.as_str(), s.weight, s.base))
+        .collect();
+    assert_eq!(shape, [("FARGATE", 1, 1), ("FARGATE_SPOT", 1, 0)]);
+    assert!(!props.execute_command);
+    assert_eq!(
+        props.service_connect_namespace.as_deref(),
+        Some("apps.internal")
+    );
+}
+
+#[test]
+fn prod_runs_fargate_base_2() {
+    let props = decode_json(json!({"Environment": "prod", "ClusterName": "apps"})).expect("valid");
+    assert_eq!(props.strategy.len(), 1);
+    assert_eq!(
+        (
+            props.strategy[0].capacity_provider.as_str(),
+            props.strategy[0].base
+        ),
+        ("FARGATE", 2)
+    );
+    assert!(!props.execute_command);
+}
+
+#[test]
+fn explicit_properties_win() {
+    let props = decode_json(json!({
+        "Environment": "prod", "ClusterName": "apps", "ContainerInsights": "enhanced",
+        "ExecuteCommand": "true", "ExecuteCommandLogGroupName": "/ecs/exec",
+        "ExecuteCommandKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/k",
+        "ServiceConnectNamespace": "shop.local",
+        "DefaultCapacityProviderStrategy": [{"CapacityProvider": "FARGATE_SPOT", "Weight": "3", "Base": "0"}]
+    }))
+    .expect("valid");
+    assert_eq!(props.container_insights, "enhanced");
+    assert!(props.execute_command);
+    assert_eq!(
+        props.service_connect_namespace.as_deref(),
+        Some("shop.local")
+    );
+    assert_eq!(props.strategy[0].weight, 3);
+}
+
+#[test]
+fn bad_input_names_the_property() {
+    assert_eq!(
+        reason(json!({"Environment": "dev", "ClusterName": "a", "ContainerInsights": "on"})),
+        "Custom::EcsCluster: ContainerInsights must be one of disabled, enabled, enhanced, got \"on\""
+    );
+    assert_eq!(
+        reason(
+            json!({"Environment": "dev", "ClusterName": "a", "DefaultCapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Weight": -1}]})
+        ),
+        "Custom::EcsCluster: DefaultCapacityProviderStrategy[0].Weight must be between 0 and 1000, got -1"
+    );
+    assert_eq!(
+        reason(
+            json!({"Environment": "dev", "ClusterName": "a", "DefaultCapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Base": "-2"}]})
+        ),
+        "Custom::EcsCluster: DefaultCapacityProviderStrategy[0].Base must be between 0 and 100000, got -2"
+    );
+    assert_eq!(
+        reason(
+            json!({"Environment": "dev", "ClusterName": "a", "CapacityProviders": ["FARGATE", "EC2_BIG"]})
+        ),
+        "Custom::EcsCluster: CapacityProviders must be one of FARGATE, FARGATE_SPOT, got \"EC2_BIG\""
+    );
+    assert_eq!(
+        reason(json!({"Environment": "dev", "ClusterName": ""})),
+        "Custom::EcsCluster: ClusterName must not be empty, got \"\""
+    );
+    assert_eq!(
+        reason(
+            json!({"Environment": "uat", "ClusterName": "a", "ExecuteCommandLogGroupName": "/ecs/exec"})
+        ),
+        "Custom::EcsCluster: ExecuteCommandLogGroupName is only allowed with ExecuteCommand: true (ECS Exec is off by default in uat)"
+    );
+    assert_eq!(
+        reason(
+            json!({"Environment": "dev", "ClusterName": "a", "ExecuteCommand": false, "ExecuteCommandKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/k"})
+        ),
+        "Custom::EcsCluster: ExecuteCommandKmsKeyArn is only allowed with ExecuteCommand: true"
+    );
+    assert!(
+        reason(json!({"Environment": "dev", "ClusterName": "has space"}))
+            .contains("ClusterName must be 1 to 255")
+    );
+    assert!(reason(json!({"Environment": "dev", "ClusterName": "a", "DefaultCapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Weight": 1, "Colour": 1}]}))
+        .starts_with("Custom::EcsCluster: DefaultCapacityProviderStrategy[0].Colour is not a known property"));
+}
+
+#[test]
+fn the_strategy_must_fit_the_capacity_providers() {
+    let err =
+        reason(json!({"Environment": "dev", "ClusterName": "a", "CapacityProviders": ["FARGATE"]}));
+    assert_eq!(
+        err,
+        "Custom::EcsCluster: DefaultCapacityProviderStrategy may only use the cluster's CapacityProviders (FARGATE), got FARGATE_SPOT"
+    );
+    let err = reason(
+        json!({"Environment": "dev", "ClusterName": "a", "DefaultCapacityProviderStrategy": [
+        {"CapacityProvider": "FARGATE", "Base": 1}, {"CapacityProvider": "FARGATE_SPOT", "Base": 1}]}),
+    );
+    assert!(
+        err.contains("may give a Base to one capacity provider only"),
+        "{err}"
+    );
+    let err = reason(
+        json!({"Environment": "dev", "ClusterName": "a", "DefaultCapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Weight": 0}]}),
+    );
+    assert!(err.contains("needs a Weight above 0"), "{err}");
+}
+
+/// The `Custom::EcsCluster` section of docs/resources.md: property names and attributes.
+fn documented() -> (Vec<String>, Vec<String>) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/resources.md");
+    let text = std::fs::read_to_string(path).expect("docs/resources.md");
+    let section = text
+        .split("## Custom::EcsCluster\n")
+        .nth(1)
+        .expect("a section for the type")
+        .split("\n## ")
+        .next()
+        .unwrap_or_default();
+    let names_in = |line: &str| -> Vec<String> {
+        line.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    };
+    let properties = section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| names_in(l).into_iter().next())
+        .collect();
+    let attributes = section
+        .lines()
+        .find(|l| l.starts_with("Attributes:"))
+        .map(names_in)
+        .unwrap_or_default();
+    (properties, attributes)
+}
+
+#[test]
+fn docs_match_the_decoder() {
+    let err = decode_json(json!({"Environment": "dev", "ClusterName": "a", "Bogus": 1}))
+        .expect_err("bogus");
+    let shared::Problem::Unknown { allowed } = err.problem else {
+        panic!("expected an unknown-property error, got {err}");
+    };
+    let (mut properties, attributes) = documented();
+    properties.sort();
+    assert_eq!(properties, allowed);
+    assert_eq!(attributes, ATTRIBUTES);
+}
+
+proptest! {
+    #[test]
+    fn any_json_in_any_property_decodes_or_names_itself(
+        value in prop_oneof![
+            Just(json!(null)),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|i| json!(i)),
+            ".{0,20}".prop_map(Value::String),
+            proptest::collection::vec(".{0,5}", 0..3).prop_map(|v| json!(v)),
+            proptest::collection::vec(any::<i16>(), 0..3).prop_map(|v| json!([{"CapacityProvider": "FARGATE", "Weight": v.first(), "Base": v.get(1)}])),
+        ],
+        field in proptest::sample::select(vec!["Environment", "ClusterName", "ContainerInsights", "CapacityProviders", "DefaultCapacityProviderStrategy", "ExecuteCommand", "ExecuteCommandKmsKeyArn", "ExecuteCommandLogGroupName", "ServiceConnectNamespace", "Tags"]),
+    ) {
+        let mut doc = json!({"Environment": "dev", "ClusterName": "a"});
+        doc[field] = value;
+        if let Err(err) = decode_json(doc) {
+            prop_assert!(err.to_string().starts_with("Custom::EcsCluster: "), "{}", err);
+        }
+    }
+}
