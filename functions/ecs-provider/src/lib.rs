@@ -11,7 +11,9 @@ use aws_sdk_ecs::types::{
     ExecuteCommandConfiguration, ExecuteCommandLogConfiguration, ExecuteCommandLogging, Tag,
 };
 use cluster::{ATTRIBUTES, ClusterProps, TYPE};
-use shared::cfn::{CustomResource, Outcome, Provider, Request, TAG_REQUEST_ID, serve};
+use shared::cfn::{
+    Created, Named, NamedResource, Outcome, Provider, Request, TAG_REQUEST_ID, serve,
+};
 use shared::props::removed_tag_keys;
 use shared::{PropertyError, Props, ResourceError};
 
@@ -117,119 +119,6 @@ impl EcsClusters {
         EcsClusters { ecs }
     }
 
-    /// The ACTIVE cluster of that name, with its tags; INACTIVE ones are history.
-    async fn describe(&self, name: &str) -> Result<Option<Cluster>, ResourceError> {
-        let out = self
-            .ecs
-            .describe_clusters()
-            .clusters(name)
-            .include(ClusterField::Tags)
-            .send()
-            .await
-            .map_err(|e| aws("DescribeClusters", name, &e))?;
-        Ok(out
-            .clusters()
-            .iter()
-            .find(|c| c.cluster_name() == Some(name) && c.status() == Some("ACTIVE"))
-            .cloned())
-    }
-
-    async fn create_or_adopt(
-        &self,
-        request: &Request,
-        props: &ClusterProps,
-    ) -> Result<Outcome, ResourceError> {
-        let name = props.cluster_name.as_str();
-        if let Some(existing) = self.describe(name).await? {
-            let owner = existing
-                .tags()
-                .iter()
-                .find(|t| t.key() == Some(TAG_REQUEST_ID))
-                .and_then(|t| t.value());
-            if owner != Some(request.request_id.as_str()) {
-                return Err(ResourceError::refused(
-                    TYPE,
-                    format!(
-                        "ClusterName {name} already exists and was not created by this stack's request; \
-                         choose another name, or delete or import the existing cluster"
-                    ),
-                ));
-            }
-            tracing::info!(
-                cluster = name,
-                "adopting the cluster an earlier delivery of this request created"
-            );
-            self.reconcile(props, &existing).await?;
-            return Ok(outcome(props, &existing));
-        }
-        let tags: Vec<Tag> = request
-            .resource_tags(&props.tags)
-            .into_iter()
-            .map(|(key, value)| Tag::builder().key(key).value(value).build())
-            .collect();
-        let created = self
-            .ecs
-            .create_cluster()
-            .cluster_name(name)
-            .settings(settings(props))
-            .configuration(configuration(props))
-            .set_capacity_providers(Some(props.capacity_providers.clone()))
-            .set_default_capacity_provider_strategy(Some(strategy(props)?))
-            .set_service_connect_defaults(service_connect(props)?)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| aws("CreateCluster", name, &e))?;
-        let cluster = created.cluster().ok_or_else(|| {
-            ResourceError::refused(
-                TYPE,
-                format!("CreateCluster for {name} returned no cluster"),
-            )
-        })?;
-        Ok(outcome(props, cluster))
-    }
-
-    /// Settings, configuration, Service Connect, then capacity providers and strategy.
-    async fn reconcile(
-        &self,
-        props: &ClusterProps,
-        live: &Cluster,
-    ) -> Result<Cluster, ResourceError> {
-        let name = props.cluster_name.as_str();
-        let updated = self
-            .ecs
-            .update_cluster()
-            .cluster(name)
-            .settings(settings(props))
-            .configuration(configuration(props))
-            .set_service_connect_defaults(service_connect(props)?)
-            .send()
-            .await
-            .map_err(|e| aws("UpdateCluster", name, &e))?;
-        let strategy_changed = live.capacity_providers() != props.capacity_providers.as_slice()
-            || live.default_capacity_provider_strategy().len() != props.strategy.len()
-            || live
-                .default_capacity_provider_strategy()
-                .iter()
-                .zip(&props.strategy)
-                .any(|(l, p)| {
-                    l.capacity_provider() != p.capacity_provider
-                        || l.weight() != p.weight
-                        || l.base() != p.base
-                });
-        if strategy_changed {
-            self.ecs
-                .put_cluster_capacity_providers()
-                .cluster(name)
-                .set_capacity_providers(Some(props.capacity_providers.clone()))
-                .set_default_capacity_provider_strategy(Some(strategy(props)?))
-                .send()
-                .await
-                .map_err(|e| aws("PutClusterCapacityProviders", name, &e))?;
-        }
-        Ok(updated.cluster().cloned().unwrap_or_else(|| live.clone()))
-    }
-
     async fn update_tags(
         &self,
         arn: &str,
@@ -300,67 +189,145 @@ impl EcsClusters {
     }
 }
 
-impl CustomResource for EcsClusters {
+impl NamedResource for EcsClusters {
     const RESOURCE_TYPE: &'static str = TYPE;
+    const NAME_PROPERTY: &'static str = "ClusterName";
     type Properties = ClusterProps;
+    type Live = Cluster;
 
     fn decode(props: &mut Props) -> Result<ClusterProps, PropertyError> {
         cluster::decode(props)
     }
 
+    fn name(props: &ClusterProps) -> &str {
+        &props.cluster_name
+    }
+
+    /// The ACTIVE cluster of that name, with its tags; INACTIVE ones are history.
+    async fn describe(&self, name: &str) -> Result<Option<Cluster>, ResourceError> {
+        let out = self
+            .ecs
+            .describe_clusters()
+            .clusters(name)
+            .include(ClusterField::Tags)
+            .send()
+            .await
+            .map_err(|e| aws("DescribeClusters", name, &e))?;
+        Ok(out
+            .clusters()
+            .iter()
+            .find(|c| c.cluster_name() == Some(name) && c.status() == Some("ACTIVE"))
+            .cloned())
+    }
+
+    async fn owner_request_id(&self, live: &Cluster) -> Result<Option<String>, ResourceError> {
+        Ok(live
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some(TAG_REQUEST_ID))
+            .and_then(|t| t.value())
+            .map(str::to_owned))
+    }
+
+    /// Looks first: a real CreateCluster on a taken name returns that cluster instead of failing.
     async fn create(
         &self,
         request: &Request,
         props: &ClusterProps,
-    ) -> Result<Outcome, ResourceError> {
-        self.create_or_adopt(request, props).await
+    ) -> Result<Created<Cluster>, ResourceError> {
+        let name = props.cluster_name.as_str();
+        if let Some(existing) = self.describe(name).await? {
+            return Ok(Created::Exists(existing));
+        }
+        let tags: Vec<Tag> = request
+            .resource_tags(&props.tags)
+            .into_iter()
+            .map(|(key, value)| Tag::builder().key(key).value(value).build())
+            .collect();
+        let created = self
+            .ecs
+            .create_cluster()
+            .cluster_name(name)
+            .settings(settings(props))
+            .configuration(configuration(props))
+            .set_capacity_providers(Some(props.capacity_providers.clone()))
+            .set_default_capacity_provider_strategy(Some(strategy(props)?))
+            .set_service_connect_defaults(service_connect(props)?)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| aws("CreateCluster", name, &e))?;
+        let cluster = created.cluster().ok_or_else(|| {
+            ResourceError::refused(
+                TYPE,
+                format!("CreateCluster for {name} returned no cluster"),
+            )
+        })?;
+        Ok(Created::New(outcome(props, cluster)))
     }
 
-    async fn update(
+    /// Settings, configuration and Service Connect; then capacity providers and strategy when
+    /// they differ; then tags.
+    async fn reconcile(
         &self,
-        request: &Request,
-        physical_id: &str,
+        live: &Cluster,
         old: Option<&ClusterProps>,
         new: &ClusterProps,
     ) -> Result<Outcome, ResourceError> {
-        if new.cluster_name != physical_id {
-            // Replacement: CloudFormation deletes the old cluster afterwards.
-            return self.create_or_adopt(request, new).await;
+        let name = new.cluster_name.as_str();
+        let updated = self
+            .ecs
+            .update_cluster()
+            .cluster(name)
+            .settings(settings(new))
+            .configuration(configuration(new))
+            .set_service_connect_defaults(service_connect(new)?)
+            .send()
+            .await
+            .map_err(|e| aws("UpdateCluster", name, &e))?;
+        let live_strategy: Vec<(&str, i32, i32)> = live
+            .default_capacity_provider_strategy()
+            .iter()
+            .map(|l| (l.capacity_provider(), l.weight(), l.base()))
+            .collect();
+        let wanted_strategy: Vec<(&str, i32, i32)> = new
+            .strategy
+            .iter()
+            .map(|p| (p.capacity_provider.as_str(), p.weight, p.base))
+            .collect();
+        if live.capacity_providers() != new.capacity_providers.as_slice()
+            || live_strategy != wanted_strategy
+        {
+            self.ecs
+                .put_cluster_capacity_providers()
+                .cluster(name)
+                .set_capacity_providers(Some(new.capacity_providers.clone()))
+                .set_default_capacity_provider_strategy(Some(strategy(new)?))
+                .send()
+                .await
+                .map_err(|e| aws("PutClusterCapacityProviders", name, &e))?;
         }
-        let Some(live) = self.describe(physical_id).await? else {
-            tracing::warn!(
-                cluster = physical_id,
-                "cluster was deleted outside CloudFormation; recreating it"
-            );
-            return self.create_or_adopt(request, new).await;
-        };
-        let updated = self.reconcile(new, &live).await?;
         self.update_tags(live.cluster_arn().unwrap_or_default(), old, new)
             .await?;
-        Ok(outcome(new, &updated))
+        Ok(outcome(new, updated.cluster().unwrap_or(live)))
     }
 
-    async fn delete(
-        &self,
-        _request: &Request,
-        physical_id: &str,
-        _props: &ClusterProps,
-    ) -> Result<(), ResourceError> {
-        if self.describe(physical_id).await?.is_none() {
-            tracing::info!(cluster = physical_id, "already gone");
+    async fn delete(&self, name: &str, _props: &ClusterProps) -> Result<(), ResourceError> {
+        if self.describe(name).await?.is_none() {
+            tracing::info!(cluster = name, "already gone");
             return Ok(());
         }
-        let active = self.active_services(physical_id).await?;
+        let active = self.active_services(name).await?;
         if !active.is_empty() {
             return Err(ResourceError::refused(
                 TYPE,
                 format!(
-                    "cluster {physical_id} still has active services: {}; delete them or scale them to 0 and remove them first (nothing was forced)",
+                    "cluster {name} still has active services: {}; delete them or scale them to 0 and remove them first (nothing was forced)",
                     active.join(", ")
                 ),
             ));
         }
-        match self.ecs.delete_cluster().cluster(physical_id).send().await {
+        match self.ecs.delete_cluster().cluster(name).send().await {
             Ok(_) => Ok(()),
             Err(err)
                 if err
@@ -369,20 +336,20 @@ impl CustomResource for EcsClusters {
             {
                 Ok(())
             }
-            Err(err) => Err(aws("DeleteCluster", physical_id, &err)),
+            Err(err) => Err(aws("DeleteCluster", name, &err)),
         }
     }
 }
 
 pub struct EcsProvider {
-    clusters: EcsClusters,
+    clusters: Named<EcsClusters>,
 }
 
 impl EcsProvider {
     /// Builds the client once per process.
     pub fn new(config: &SdkConfig) -> Self {
         EcsProvider {
-            clusters: EcsClusters::new(Client::new(config)),
+            clusters: Named(EcsClusters::new(Client::new(config))),
         }
     }
 }

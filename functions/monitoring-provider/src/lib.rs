@@ -6,17 +6,17 @@ pub mod log_group;
 use aws_config::SdkConfig;
 use log_group::LogGroups;
 use shared::ResourceError;
-use shared::cfn::{CustomResource, Outcome, Provider, Request, serve};
+use shared::cfn::{Named, NamedResource, Outcome, Provider, Request, serve};
 
 pub struct MonitoringProvider {
-    log_groups: LogGroups,
+    log_groups: Named<LogGroups>,
 }
 
 impl MonitoringProvider {
     /// Builds every client once per process.
     pub fn new(config: &SdkConfig) -> Self {
         MonitoringProvider {
-            log_groups: LogGroups::new(aws_sdk_cloudwatchlogs::Client::new(config)),
+            log_groups: Named(LogGroups::new(aws_sdk_cloudwatchlogs::Client::new(config))),
         }
     }
 }

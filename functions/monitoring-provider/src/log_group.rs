@@ -2,7 +2,8 @@
 //! come from the environment profile.
 
 use aws_sdk_cloudwatchlogs::Client;
-use shared::cfn::{CustomResource, Outcome, Request, TAG_REQUEST_ID, TAG_RETAINED_AT};
+use aws_sdk_cloudwatchlogs::primitives::{DateTime, DateTimeFormat};
+use shared::cfn::{Created, NamedResource, Outcome, Request, TAG_REQUEST_ID, TAG_RETAINED_AT};
 use shared::props::{
     KMS_KEY_ARN_RULE, LOG_GROUP_NAME_RULE, is_kms_key_arn, is_log_group_name, removed_tag_keys,
 };
@@ -84,7 +85,7 @@ pub fn decode(props: &mut Props) -> Result<LogGroupProps, PropertyError> {
 
 /// The live group, as DescribeLogGroups reports it.
 #[derive(Debug, Clone)]
-struct LiveGroup {
+pub struct LiveGroup {
     /// Without the `:*` suffix: the form TagResource takes.
     arn: String,
     retention: Option<i32>,
@@ -107,44 +108,8 @@ impl LogGroups {
         LogGroups { logs }
     }
 
-    async fn describe(&self, name: &str) -> Result<Option<LiveGroup>, ResourceError> {
-        // The exact name sorts before every longer name it prefixes, so one item suffices.
-        let page = self
-            .logs
-            .describe_log_groups()
-            .log_group_name_prefix(name)
-            .limit(1)
-            .send()
-            .await
-            .map_err(|e| ResourceError::aws(TYPE, "DescribeLogGroups", name, &e))?;
-        Ok(page
-            .log_groups()
-            .iter()
-            .find(|g| g.log_group_name() == Some(name))
-            .map(|g| LiveGroup {
-                arn: g
-                    .log_group_arn()
-                    .map(str::to_owned)
-                    .or_else(|| g.arn().map(|a| a.trim_end_matches(":*").to_owned()))
-                    .unwrap_or_default(),
-                retention: g.retention_in_days(),
-                kms_key_id: g.kms_key_id().map(str::to_owned),
-            }))
-    }
-
-    async fn owner_request_id(&self, arn: &str) -> Result<Option<String>, ResourceError> {
-        let tags = self
-            .logs
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send()
-            .await
-            .map_err(|e| ResourceError::aws(TYPE, "ListTagsForResource", arn, &e))?;
-        Ok(tags.tags().and_then(|t| t.get(TAG_REQUEST_ID)).cloned())
-    }
-
     /// Brings retention and encryption to what the properties ask for.
-    async fn reconcile(
+    async fn reconcile_settings(
         &self,
         props: &LogGroupProps,
         live: &LiveGroup,
@@ -190,74 +155,6 @@ impl LogGroups {
             .with(log_group_name, name)
     }
 
-    /// Creates the group, or adopts the one an earlier delivery of this same request created.
-    async fn create_or_adopt(
-        &self,
-        request: &Request,
-        props: &LogGroupProps,
-    ) -> Result<Outcome, ResourceError> {
-        let name = props.log_group_name.as_str();
-        let tags: HashMap<String, String> =
-            request.resource_tags(&props.tags).into_iter().collect();
-        let created = self
-            .logs
-            .create_log_group()
-            .log_group_name(name)
-            .set_kms_key_id(props.kms_key_arn.clone())
-            .set_tags(Some(tags))
-            .send()
-            .await;
-        let created_now = match created {
-            Ok(_) => true,
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_already_exists_exception()) =>
-            {
-                false
-            }
-            Err(err) => return Err(ResourceError::aws(TYPE, "CreateLogGroup", name, &err)),
-        };
-        let live = self.describe(name).await?.ok_or_else(|| {
-            ResourceError::refused(
-                TYPE,
-                format!("log group {name} vanished right after its creation"),
-            )
-        })?;
-        if !created_now {
-            let owner = self.owner_request_id(&live.arn).await?;
-            if owner.as_deref() != Some(request.request_id.as_str()) {
-                return Err(ResourceError::refused(
-                    TYPE,
-                    format!(
-                        "LogGroupName {name} already exists and was not created by this stack's request; \
-                         choose another name, or delete or import the existing group"
-                    ),
-                ));
-            }
-            tracing::info!(
-                log_group = name,
-                "adopting the group an earlier delivery of this request created"
-            );
-        }
-        if let Err(err) = self.reconcile(props, &live).await {
-            if created_now {
-                // The failed Create answers with the marker id, so nothing else would clean up.
-                if let Err(cleanup) = self
-                    .logs
-                    .delete_log_group()
-                    .log_group_name(name)
-                    .send()
-                    .await
-                {
-                    tracing::warn!(log_group = name, error = %shared::error::describe_aws_error(&cleanup), "could not remove the half-created group");
-                }
-            }
-            return Err(err);
-        }
-        Ok(Self::outcome(name, &live))
-    }
-
     async fn update_tags(
         &self,
         arn: &str,
@@ -295,73 +192,144 @@ impl LogGroups {
     }
 }
 
-impl CustomResource for LogGroups {
+impl NamedResource for LogGroups {
     const RESOURCE_TYPE: &'static str = TYPE;
+    const NAME_PROPERTY: &'static str = "LogGroupName";
     type Properties = LogGroupProps;
+    type Live = LiveGroup;
 
     fn decode(props: &mut Props) -> Result<LogGroupProps, PropertyError> {
         decode(props)
     }
 
+    fn name(props: &LogGroupProps) -> &str {
+        &props.log_group_name
+    }
+
+    async fn describe(&self, name: &str) -> Result<Option<LiveGroup>, ResourceError> {
+        // The exact name sorts before every longer name it prefixes, so one item suffices.
+        let page = self
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| ResourceError::aws(TYPE, "DescribeLogGroups", name, &e))?;
+        Ok(page
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name))
+            .map(|g| LiveGroup {
+                arn: g
+                    .log_group_arn()
+                    .map(str::to_owned)
+                    .or_else(|| g.arn().map(|a| a.trim_end_matches(":*").to_owned()))
+                    .unwrap_or_default(),
+                retention: g.retention_in_days(),
+                kms_key_id: g.kms_key_id().map(str::to_owned),
+            }))
+    }
+
+    async fn owner_request_id(&self, live: &LiveGroup) -> Result<Option<String>, ResourceError> {
+        let tags = self
+            .logs
+            .list_tags_for_resource()
+            .resource_arn(&live.arn)
+            .send()
+            .await
+            .map_err(|e| ResourceError::aws(TYPE, "ListTagsForResource", &live.arn, &e))?;
+        Ok(tags.tags().and_then(|t| t.get(TAG_REQUEST_ID)).cloned())
+    }
+
+    /// CreateLogGroup first (the common case costs no look-up), with the key and the tags in
+    /// the same call; then the retention.
     async fn create(
         &self,
         request: &Request,
         props: &LogGroupProps,
-    ) -> Result<Outcome, ResourceError> {
-        self.create_or_adopt(request, props).await
+    ) -> Result<Created<LiveGroup>, ResourceError> {
+        let name = props.log_group_name.as_str();
+        let tags: HashMap<String, String> =
+            request.resource_tags(&props.tags).into_iter().collect();
+        let created = self
+            .logs
+            .create_log_group()
+            .log_group_name(name)
+            .set_kms_key_id(props.kms_key_arn.clone())
+            .set_tags(Some(tags))
+            .send()
+            .await;
+        if let Err(err) = created {
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_already_exists_exception())
+            {
+                let live = self.describe(name).await?.ok_or_else(|| {
+                    ResourceError::refused(
+                        TYPE,
+                        format!("log group {name} exists but cannot be described"),
+                    )
+                })?;
+                return Ok(Created::Exists(live));
+            }
+            return Err(ResourceError::aws(TYPE, "CreateLogGroup", name, &err));
+        }
+        let live = self.describe(name).await?.ok_or_else(|| {
+            ResourceError::refused(
+                TYPE,
+                format!("log group {name} vanished right after its creation"),
+            )
+        })?;
+        if let Err(err) = self.reconcile_settings(props, &live).await {
+            // The failed Create answers with the marker id, so nothing else would clean up.
+            if let Err(cleanup) = self
+                .logs
+                .delete_log_group()
+                .log_group_name(name)
+                .send()
+                .await
+            {
+                tracing::warn!(log_group = name, error = %shared::error::describe_aws_error(&cleanup), "could not remove the half-created group");
+            }
+            return Err(err);
+        }
+        Ok(Created::New(Self::outcome(name, &live)))
     }
 
-    async fn update(
+    async fn reconcile(
         &self,
-        request: &Request,
-        physical_id: &str,
+        live: &LiveGroup,
         old: Option<&LogGroupProps>,
         new: &LogGroupProps,
     ) -> Result<Outcome, ResourceError> {
-        if new.log_group_name != physical_id {
-            // Replacement: CloudFormation deletes the old group afterwards, by its own rules.
-            return self.create_or_adopt(request, new).await;
-        }
-        let Some(live) = self.describe(physical_id).await? else {
-            tracing::warn!(
-                log_group = physical_id,
-                "group was deleted outside CloudFormation; recreating it"
-            );
-            return self.create_or_adopt(request, new).await;
-        };
-        self.reconcile(new, &live).await?;
+        self.reconcile_settings(new, live).await?;
         self.update_tags(&live.arn, old, new).await?;
-        Ok(Self::outcome(physical_id, &live))
+        Ok(Self::outcome(&new.log_group_name, live))
     }
 
-    async fn delete(
-        &self,
-        _request: &Request,
-        physical_id: &str,
-        props: &LogGroupProps,
-    ) -> Result<(), ResourceError> {
+    async fn delete(&self, name: &str, props: &LogGroupProps) -> Result<(), ResourceError> {
         if props.retain() {
-            let Some(live) = self.describe(physical_id).await? else {
+            let Some(live) = self.describe(name).await? else {
                 return Ok(());
             };
-            let today =
-                aws_sdk_cloudwatchlogs::primitives::DateTime::from(std::time::SystemTime::now())
-                    .fmt(aws_sdk_cloudwatchlogs::primitives::DateTimeFormat::DateTime)
-                    .unwrap_or_default();
+            let now = DateTime::from(std::time::SystemTime::now())
+                .fmt(DateTimeFormat::DateTime)
+                .unwrap_or_default();
             self.logs
                 .tag_resource()
                 .resource_arn(&live.arn)
-                .tags(TAG_RETAINED_AT, today.get(..10).unwrap_or(&today))
+                .tags(TAG_RETAINED_AT, now.get(..10).unwrap_or(&now))
                 .send()
                 .await
-                .map_err(|e| ResourceError::aws(TYPE, "TagResource", physical_id, &e))?;
-            tracing::info!(log_group = physical_id, environment = %props.environment, "retained on Delete; its data is kept");
+                .map_err(|e| ResourceError::aws(TYPE, "TagResource", name, &e))?;
+            tracing::info!(log_group = name, environment = %props.environment, "retained on Delete; its data is kept");
             return Ok(());
         }
         match self
             .logs
             .delete_log_group()
-            .log_group_name(physical_id)
+            .log_group_name(name)
             .send()
             .await
         {
@@ -371,15 +339,10 @@ impl CustomResource for LogGroups {
                     .as_service_error()
                     .is_some_and(|e| e.is_resource_not_found_exception()) =>
             {
-                tracing::info!(log_group = physical_id, "already gone");
+                tracing::info!(log_group = name, "already gone");
                 Ok(())
             }
-            Err(err) => Err(ResourceError::aws(
-                TYPE,
-                "DeleteLogGroup",
-                physical_id,
-                &err,
-            )),
+            Err(err) => Err(ResourceError::aws(TYPE, "DeleteLogGroup", name, &err)),
         }
     }
 }

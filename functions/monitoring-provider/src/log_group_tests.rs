@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use shared::cfn::decode_properties;
 
 fn decode_json(value: Value) -> Result<LogGroupProps, PropertyError> {
-    decode_properties::<LogGroups>(&value)
+    decode_properties::<shared::cfn::Named<LogGroups>>(&value)
 }
 
 #[test]
@@ -138,55 +138,4 @@ proptest! {
             prop_assert!(text.starts_with("Custom::LogGroup: "), "{}", text);
         }
     }
-}
-
-/// The `Custom::` section of docs/resources.md: property names, and the attributes line.
-fn documented(resource_type: &str) -> (Vec<String>, Vec<String>) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/resources.md");
-    let text = std::fs::read_to_string(path).expect("docs/resources.md");
-    let section = text
-        .split(&format!("## {resource_type}\n"))
-        .nth(1)
-        .expect("a section for the type")
-        .split("\n## ")
-        .next()
-        .unwrap_or_default();
-    let names_in = |line: &str| -> Vec<String> {
-        line.split('`')
-            .skip(1)
-            .step_by(2)
-            .map(str::to_owned)
-            .collect()
-    };
-    let properties = section
-        .lines()
-        .filter(|l| l.starts_with("| `"))
-        .filter_map(|l| names_in(l).into_iter().next())
-        .collect();
-    let attributes = section
-        .lines()
-        .find(|l| l.starts_with("Attributes:"))
-        .map(names_in)
-        .unwrap_or_default();
-    (properties, attributes)
-}
-
-#[test]
-fn docs_match_the_decoder() {
-    // With every property valid, the unknown-property error lists all that the decoder reads.
-    let err = decode_json(json!({"Environment": "dev", "LogGroupName": "/a", "Bogus": 1}))
-        .expect_err("bogus");
-    let shared::Problem::Unknown { allowed } = err.problem else {
-        panic!("expected an unknown-property error, got {err}");
-    };
-    let (mut properties, attributes) = documented("Custom::LogGroup");
-    properties.sort();
-    assert_eq!(
-        properties, allowed,
-        "docs/resources.md lists other properties than the decoder reads"
-    );
-    assert_eq!(
-        attributes, ATTRIBUTES,
-        "docs/resources.md lists other attributes than the provider returns"
-    );
 }

@@ -6,11 +6,13 @@
 
 mod catch_unwind;
 mod event;
+mod named;
 mod response;
 mod runner;
 mod sender;
 
 pub use event::{Request, RequestType, redact_url};
+pub use named::{Created, Named, NamedResource};
 pub use response::{MAX_RESPONSE_BYTES, ResponseBody, Status};
 pub use runner::{guard_margin, run, run_provider};
 pub use sender::send_response;

@@ -1,0 +1,148 @@
+//! The lifecycle of a resource whose physical id is a name the user chose (a log group, a
+//! cluster, an alarm): written once, so every such provider gets the same safety rules.
+//!
+//! - Create never takes over an existing resource, unless its `stackhand:request-id` tag shows
+//!   that an earlier delivery of this same request made it.
+//! - A new name in an Update is a replacement: the new resource is created and its name returned;
+//!   CloudFormation's later Delete of the old name follows the resource's delete rules.
+//! - An Update of a resource deleted outside CloudFormation recreates it.
+
+use super::{CustomResource, Outcome, Request};
+use crate::error::ResourceError;
+use crate::props::{PropertyError, Props};
+use std::future::Future;
+
+/// What a create attempt found.
+pub enum Created<Live> {
+    /// The resource was made now.
+    New(Outcome),
+    /// A resource of that name exists already: the lifecycle decides whether it may be adopted.
+    Exists(Live),
+}
+
+pub trait NamedResource: Sync {
+    const RESOURCE_TYPE: &'static str;
+    /// The property that holds the name, for Reasons: `LogGroupName`, `ClusterName`.
+    const NAME_PROPERTY: &'static str;
+    type Properties: Send + Sync;
+    /// The resource as AWS describes it.
+    type Live: Send + Sync;
+
+    fn decode(props: &mut Props) -> Result<Self::Properties, PropertyError>;
+
+    fn name(props: &Self::Properties) -> &str;
+
+    fn describe(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Self::Live>, ResourceError>> + Send;
+
+    /// The `stackhand:request-id` tag of a live resource.
+    fn owner_request_id(
+        &self,
+        live: &Self::Live,
+    ) -> impl Future<Output = Result<Option<String>, ResourceError>> + Send;
+
+    /// Creates the resource, tagged with the request tags, or reports that the name is taken.
+    fn create(
+        &self,
+        request: &Request,
+        props: &Self::Properties,
+    ) -> impl Future<Output = Result<Created<Self::Live>, ResourceError>> + Send;
+
+    /// Brings a live resource to `new`; `old` is absent on adoption or when it no longer decodes.
+    fn reconcile(
+        &self,
+        live: &Self::Live,
+        old: Option<&Self::Properties>,
+        new: &Self::Properties,
+    ) -> impl Future<Output = Result<Outcome, ResourceError>> + Send;
+
+    fn delete(
+        &self,
+        name: &str,
+        props: &Self::Properties,
+    ) -> impl Future<Output = Result<(), ResourceError>> + Send;
+}
+
+/// Serves a [`NamedResource`] through the protocol: `Provider::handle` routes to
+/// `serve(&Named(..), request)`.
+pub struct Named<T>(pub T);
+
+impl<T: NamedResource> Named<T> {
+    async fn create_or_adopt(
+        &self,
+        request: &Request,
+        props: &T::Properties,
+    ) -> Result<Outcome, ResourceError> {
+        let live = match self.0.create(request, props).await? {
+            Created::New(outcome) => return Ok(outcome),
+            Created::Exists(live) => live,
+        };
+        let name = T::name(props);
+        let owner = self.0.owner_request_id(&live).await?;
+        if owner.as_deref() != Some(request.request_id.as_str()) {
+            return Err(ResourceError::refused(
+                T::RESOURCE_TYPE,
+                format!(
+                    "{} {name} already exists and was not created by this stack's request; \
+                     choose another name, or delete or import the existing one",
+                    T::NAME_PROPERTY
+                ),
+            ));
+        }
+        tracing::info!(
+            name,
+            "adopting what an earlier delivery of this request created"
+        );
+        self.0.reconcile(&live, None, props).await
+    }
+}
+
+impl<T: NamedResource> CustomResource for Named<T> {
+    const RESOURCE_TYPE: &'static str = T::RESOURCE_TYPE;
+    type Properties = T::Properties;
+
+    fn decode(props: &mut Props) -> Result<T::Properties, PropertyError> {
+        T::decode(props)
+    }
+
+    async fn create(
+        &self,
+        request: &Request,
+        props: &T::Properties,
+    ) -> Result<Outcome, ResourceError> {
+        self.create_or_adopt(request, props).await
+    }
+
+    async fn update(
+        &self,
+        request: &Request,
+        physical_id: &str,
+        old: Option<&T::Properties>,
+        new: &T::Properties,
+    ) -> Result<Outcome, ResourceError> {
+        if T::name(new) != physical_id {
+            return self.create_or_adopt(request, new).await;
+        }
+        match self.0.describe(physical_id).await? {
+            Some(live) => self.0.reconcile(&live, old, new).await,
+            None => {
+                tracing::warn!(
+                    name = physical_id,
+                    "deleted outside CloudFormation; recreating it"
+                );
+                self.create_or_adopt(request, new).await
+            }
+        }
+    }
+
+    async fn delete(
+        &self,
+        _request: &Request,
+        physical_id: &str,
+        props: &T::Properties,
+    ) -> Result<(), ResourceError> {
+        self.0.delete(physical_id, props).await
+    }
+}

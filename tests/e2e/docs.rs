@@ -1,0 +1,90 @@
+//! docs/resources.md is part of the product: every documented property is one the decoder
+//! reads, and every attribute one the provider returns.
+
+use serde_json::{Value, json};
+use shared::Problem;
+use shared::cfn::{CustomResource, Named, decode_properties};
+
+/// The `## <type>` section: first-column property names, and the `Attributes:` line.
+fn documented(resource_type: &str) -> (Vec<String>, Vec<String>) {
+    let path = e2e::emulator::workspace_root().join("docs/resources.md");
+    let text = std::fs::read_to_string(path).expect("docs/resources.md");
+    let section = text
+        .split(&format!("## {resource_type}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("docs/resources.md has no section for {resource_type}"))
+        .split("\n## ")
+        .next()
+        .unwrap_or_default();
+    let names_in = |line: &str| -> Vec<String> {
+        line.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    };
+    let properties = section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| names_in(l).into_iter().next())
+        .collect();
+    let attributes = section
+        .lines()
+        .find(|l| l.starts_with("Attributes:"))
+        .map(names_in)
+        .unwrap_or_default();
+    (properties, attributes)
+}
+
+/// With a valid minimal document plus one bogus property, the unknown-property error lists
+/// every property the decoder read.
+fn decoded_properties<R: CustomResource>(minimal: Value) -> Vec<String> {
+    let mut doc = minimal;
+    doc["Bogus"] = json!(1);
+    let err = decode_properties::<R>(&doc)
+        .err()
+        .expect("Bogus is unknown");
+    match err.problem {
+        Problem::Unknown { allowed } => allowed,
+        other => panic!(
+            "{}: expected an unknown-property error, got {other}",
+            R::RESOURCE_TYPE
+        ),
+    }
+}
+
+fn check<R: CustomResource>(minimal: Value, attributes: &[&str]) {
+    let (mut properties, documented_attributes) = documented(R::RESOURCE_TYPE);
+    properties.sort();
+    assert_eq!(
+        properties,
+        decoded_properties::<R>(minimal),
+        "{}: documented properties differ from the decoder's",
+        R::RESOURCE_TYPE
+    );
+    assert_eq!(
+        documented_attributes,
+        attributes,
+        "{}: documented attributes differ from the provider's",
+        R::RESOURCE_TYPE
+    );
+}
+
+#[test]
+fn log_group_docs_match_the_decoder() {
+    use monitoring_provider::log_group::{ATTRIBUTES, LogGroups};
+    check::<Named<LogGroups>>(
+        json!({"Environment": "dev", "LogGroupName": "/a"}),
+        &ATTRIBUTES,
+    );
+}
+
+#[test]
+fn ecs_cluster_docs_match_the_decoder() {
+    use ecs_provider::EcsClusters;
+    use ecs_provider::cluster::ATTRIBUTES;
+    check::<Named<EcsClusters>>(
+        json!({"Environment": "dev", "ClusterName": "a"}),
+        &ATTRIBUTES,
+    );
+}
