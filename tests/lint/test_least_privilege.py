@@ -1,0 +1,121 @@
+"""Least privilege, checked against the real call sites.
+
+For each function in template.yaml, the AWS operations its crate calls (found in its source as
+`.<client>.<operation>()` on the SDK clients) must equal the actions its role grants for those
+services: nothing missing, nothing extra. Actions the code never calls itself (its own logs,
+X-Ray, what ECS does on the caller's behalf) are listed below with the reason. No statement may
+grant "*", "kms:*" or "iam:*".
+"""
+
+import os
+import re
+import unittest
+
+from cfnlint.decode import decode
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# Binary name -> the SDK client fields in its code and the IAM prefix each one calls.
+CLIENTS = {
+    "monitoring-provider": {"logs": "logs"},
+    "ecs-provider": {"ecs": "ecs"},
+}
+
+# Granted but not called from the code, each with its reason.
+PLATFORM_ACTIONS = {
+    "logs:CreateLogStream": "Lambda writes the function's own logs",
+    "logs:PutLogEvents": "Lambda writes the function's own logs",
+    "xray:PutTraceSegments": "Tracing: Active",
+    "xray:PutTelemetryRecords": "Tracing: Active",
+    "servicediscovery:CreateHttpNamespace": "ECS creates a Service Connect namespace given by name",
+    "servicediscovery:GetNamespace": "ECS reads the Service Connect namespace",
+    "servicediscovery:GetOperation": "ECS waits for the namespace creation",
+    "iam:CreateServiceLinkedRole": "the first cluster in an account creates AWSServiceRoleForECS",
+}
+
+CALL = re.compile(r"self\s*\.\s*(\w+)\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)", re.S)
+
+
+def pascal(snake: str) -> str:
+    return "".join(part.capitalize() for part in snake.split("_"))
+
+
+def calls_in(binary: str) -> set[str]:
+    clients = CLIENTS[binary]
+    found = set()
+    src = os.path.join(ROOT, "functions", binary, "src")
+    for name in os.listdir(src):
+        if not name.endswith(".rs") or name.endswith("_tests.rs"):
+            continue
+        with open(os.path.join(src, name), encoding="utf-8") as f:
+            for field, operation in CALL.findall(f.read()):
+                if field in clients:
+                    found.add(f"{clients[field]}:{pascal(operation)}")
+    return found
+
+
+def statements(role: dict) -> list[dict]:
+    out = []
+    for policy in role["Properties"].get("Policies", []):
+        out.extend(policy["PolicyDocument"]["Statement"])
+    return out
+
+
+def actions(statement: dict) -> list[str]:
+    action = statement.get("Action", [])
+    return [action] if isinstance(action, str) else list(action)
+
+
+class LeastPrivilege(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        template, matches = decode(os.path.join(ROOT, "template.yaml"))
+        assert template is not None, matches
+        cls.resources = template["Resources"]
+
+    def roles(self):
+        for logical_id, resource in self.resources.items():
+            if resource["Type"] != "AWS::Serverless::Function":
+                continue
+            binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            role_id = resource["Properties"]["Role"]["Fn::GetAtt"][0]
+            yield binary, self.resources[role_id]
+
+    def test_every_function_has_its_own_role(self) -> None:
+        seen = {}
+        for binary, role in self.roles():
+            self.assertNotIn(id(role), seen, f"{binary} shares a role with {seen.get(id(role))}")
+            seen[id(role)] = binary
+        self.assertEqual(sorted(seen.values()), sorted(CLIENTS))
+
+    def test_granted_actions_equal_called_operations(self) -> None:
+        for binary, role in self.roles():
+            called = calls_in(binary)
+            self.assertTrue(called, f"no SDK calls found for {binary}")
+            granted = {a for s in statements(role) for a in actions(s)}
+            prefixes = set(CLIENTS[binary].values())
+            for_services = {a for a in granted if a.split(":")[0] in prefixes}
+            extra = for_services - called - set(PLATFORM_ACTIONS)
+            missing = called - granted
+            self.assertEqual(missing, set(), f"{binary} calls but is not granted")
+            self.assertEqual(extra, set(), f"{binary} is granted but never calls")
+            unexplained = granted - called - set(PLATFORM_ACTIONS)
+            self.assertEqual(unexplained, set(), f"{binary} has grants nobody explained")
+
+    def test_no_wildcard_actions(self) -> None:
+        for binary, role in self.roles():
+            for statement in statements(role):
+                for action in actions(statement):
+                    self.assertNotIn(action, ("*", "kms:*", "iam:*"), f"{binary}: {statement}")
+                    self.assertFalse(action.endswith(":*"), f"{binary}: {action}")
+
+
+class ScannerSelfTest(unittest.TestCase):
+    def test_finds_calls_split_across_lines(self) -> None:
+        code = "self.logs\n            .put_retention_policy()\n .x()"
+        self.assertEqual(CALL.findall(code), [("logs", "put_retention_policy")])
+        self.assertEqual(pascal("put_cluster_capacity_providers"), "PutClusterCapacityProviders")
+
+
+if __name__ == "__main__":
+    unittest.main()
