@@ -44,8 +44,9 @@ test-emulator: venv ## Tests of the moto extension itself
 test-rust: venv build-debug build-release ## Unit, property and end-to-end tests
 	$(CARGO) test --workspace
 
-lint: venv ## cfn-lint (with the serverless rules) on every template
+lint: venv ## cfn-lint (with the serverless rules), and least privilege against the code's calls
 	$(VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
+	$(VENV)/bin/python -m unittest discover -s tests/lint -p 'test_*.py'
 
 test-demo: venv build-release ## The demo's lifecycle in dev and prod, checked by its exit status
 	$(CARGO) run --release -q -p e2e --bin demo -- --env dev > target/demo-dev.log || { cat target/demo-dev.log; exit 1; }
