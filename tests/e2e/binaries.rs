@@ -4,24 +4,42 @@ mod common;
 
 use common::LOG_GROUP;
 use e2e::{
-    CfnEvents, Completion, ResponseListener, RuntimeApi, SECRET_SIGNATURE, binary, emulator,
+    Account, CfnEvents, Completion, FunctionProcess, ResponseListener, RuntimeApi,
+    SECRET_SIGNATURE, binary, emulator,
 };
 use serde_json::json;
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-#[tokio::test]
-async fn the_provider_binary_honours_aws_endpoint_url() {
+/// A fresh account, a listener, and `binary` (a debug build) polling a local Runtime API with
+/// the account's credentials and `AWS_ENDPOINT_URL`, less the variables named in `without`.
+async fn start(
+    binary_name: &str,
+    without: &[&str],
+) -> (
+    Account,
+    ResponseListener,
+    CfnEvents,
+    RuntimeApi,
+    FunctionProcess,
+) {
     let account = emulator().new_account().await;
     let listener = ResponseListener::start().await;
     let events = CfnEvents::new(account.stack_id("bin"), listener.clone());
     let api = RuntimeApi::start().await;
-    let function = api.spawn(
-        &binary("debug", "monitoring-provider"),
-        &account.lambda_env(),
-    );
+    let env: Vec<(String, String)> = account
+        .lambda_env()
+        .into_iter()
+        .filter(|(k, _)| !without.contains(&k.as_str()))
+        .collect();
+    let function = api.spawn(&binary("debug", binary_name), &env);
+    (account, listener, events, api, function)
+}
 
+#[tokio::test]
+async fn the_provider_binary_honours_aws_endpoint_url() {
+    let (account, listener, events, api, function) = start("monitoring-provider", &[]).await;
     let (event, request_id) = events.create(
         LOG_GROUP,
         "Logs",
@@ -61,11 +79,7 @@ async fn the_provider_binary_honours_aws_endpoint_url() {
 
 #[tokio::test]
 async fn the_ecs_provider_binary_serves_its_type_and_only_its_type() {
-    let account = emulator().new_account().await;
-    let listener = ResponseListener::start().await;
-    let events = CfnEvents::new(account.stack_id("bin"), listener.clone());
-    let api = RuntimeApi::start().await;
-    let function = api.spawn(&binary("debug", "ecs-provider"), &account.lambda_env());
+    let (_account, listener, events, api, function) = start("ecs-provider", &[]).await;
     let (event, request_id) = events.create(
         "Custom::EcsCluster",
         "Cluster",
@@ -98,16 +112,8 @@ async fn the_ecs_provider_binary_serves_its_type_and_only_its_type() {
 
 #[tokio::test]
 async fn a_binary_without_a_region_still_answers_failed() {
-    let account = emulator().new_account().await;
-    let listener = ResponseListener::start().await;
-    let events = CfnEvents::new(account.stack_id("bin"), listener.clone());
-    let api = RuntimeApi::start().await;
-    let env: Vec<(String, String)> = account
-        .lambda_env()
-        .into_iter()
-        .filter(|(k, _)| k != "AWS_REGION")
-        .collect();
-    let _function = api.spawn(&binary("debug", "monitoring-provider"), &env);
+    let (_account, listener, events, api, _function) =
+        start("monitoring-provider", &["AWS_REGION"]).await;
     let (event, request_id) = events.create(
         LOG_GROUP,
         "Logs",

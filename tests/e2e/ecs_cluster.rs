@@ -139,7 +139,7 @@ async fn dev_lifecycle_create_update_replace_delete() {
 }
 
 #[tokio::test]
-async fn prod_gets_fargate_base_2_service_connect_and_no_exec() {
+async fn prod_lifecycle_fargate_base_2_service_connect_and_no_exec() {
     let (fx, ecs) = fixture().await;
     let props = json!({"Environment": "prod", "ClusterName": "shop"});
     let put = fx
@@ -155,6 +155,24 @@ async fn prod_gets_fargate_base_2_service_connect_and_no_exec() {
         live.service_connect_defaults().and_then(|d| d.namespace()),
         Some("shop.internal")
     );
+    // Update in place, then Delete: clusters hold no data, so prod deletes them too.
+    let newer = json!({"Environment": "prod", "ClusterName": "shop", "ContainerInsights": "enhanced", "Tags": [{"Key": "tier", "Value": "gold"}]});
+    let put = fx
+        .send(
+            fx.events
+                .update(CLUSTER, "Cluster", "shop", props, newer.clone()),
+        )
+        .await;
+    assert_eq!(put.status(), "SUCCESS", "{}", put.reason());
+    let live = cluster(&ecs, "shop").await.expect("exists");
+    assert_eq!(setting(&live), Some("enhanced"));
+    assert_eq!(tag(&live, "tier"), Some("gold"));
+    assert_eq!(strategy(&live), [("FARGATE".to_owned(), 1, 2)], "unchanged");
+    let put = fx
+        .send(fx.events.delete(CLUSTER, "Cluster", "shop", newer))
+        .await;
+    assert_eq!(put.status(), "SUCCESS", "{}", put.reason());
+    assert!(cluster(&ecs, "shop").await.is_none());
 }
 
 #[tokio::test]
@@ -362,20 +380,16 @@ async fn a_repeated_create_adopts_its_own_cluster_and_never_a_foreign_one() {
 #[tokio::test]
 async fn the_sample_events_drive_a_whole_lifecycle() {
     let (fx, ecs) = fixture().await;
-    let dir = e2e::emulator::workspace_root().join("events/ecs-provider");
-    for name in [
-        "cluster-create.json",
-        "cluster-update.json",
-        "cluster-replace.json",
-        "cluster-delete.json",
-    ] {
-        let text = std::fs::read_to_string(dir.join(name)).expect("sample event");
-        let mut event: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-        let request_id = event["RequestId"].as_str().expect("RequestId").to_owned();
-        event["ResponseURL"] = json!(fx.listener.url(&request_id));
-        let put = fx.send((event, request_id)).await;
-        assert_eq!(put.status(), "SUCCESS", "{name}: {}", put.reason());
-    }
+    fx.replay_samples(
+        "ecs-provider",
+        &[
+            "cluster-create.json",
+            "cluster-update.json",
+            "cluster-replace.json",
+            "cluster-delete.json",
+        ],
+    )
+    .await;
     assert!(
         cluster(&ecs, "orders").await.is_some(),
         "replaced; its cleanup Delete is CloudFormation's"

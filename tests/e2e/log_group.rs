@@ -234,21 +234,16 @@ async fn an_environment_change_applies_the_new_profile() {
 #[tokio::test]
 async fn the_sample_events_drive_a_whole_lifecycle() {
     let fx = Fixture::new().await;
-    let dir = e2e::emulator::workspace_root().join("events/monitoring-provider");
-    for name in [
-        "log-group-create.json",
-        "log-group-update.json",
-        "log-group-replace.json",
-        "log-group-delete.json",
-    ] {
-        let text = std::fs::read_to_string(dir.join(name)).expect("sample event");
-        let mut event: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-        let request_id = event["RequestId"].as_str().expect("RequestId").to_owned();
-        event["ResponseURL"] = json!(fx.listener.url(&request_id));
-        event["StackId"] = json!(fx.events.stack_id);
-        let put = fx.send((event, request_id)).await;
-        assert_eq!(put.status(), "SUCCESS", "{name}: {}", put.reason());
-    }
+    fx.replay_samples(
+        "monitoring-provider",
+        &[
+            "log-group-create.json",
+            "log-group-update.json",
+            "log-group-replace.json",
+            "log-group-delete.json",
+        ],
+    )
+    .await;
     assert!(
         fx.group("/orders/api").await.is_some(),
         "replaced, and its cleanup Delete is CloudFormation's"

@@ -91,3 +91,22 @@ pub fn key_arn(account: &Account) -> String {
         account.id
     )
 }
+
+impl<P: Provider> Fixture<P> {
+    /// Replays sample events from `events/<function>/` in order, answered on this fixture's
+    /// listener; each must succeed.
+    pub async fn replay_samples(&self, function: &str, files: &[&str]) {
+        let dir = e2e::emulator::workspace_root()
+            .join("events")
+            .join(function);
+        for name in files {
+            let text = std::fs::read_to_string(dir.join(name)).expect("sample event");
+            let mut event: Value = serde_json::from_str(&text).expect("JSON");
+            let request_id = event["RequestId"].as_str().expect("RequestId").to_owned();
+            event["ResponseURL"] = Value::String(self.listener.url(&request_id));
+            event["StackId"] = Value::String(self.events.stack_id.clone());
+            let put = self.send((event, request_id)).await;
+            assert_eq!(put.status(), "SUCCESS", "{name}: {}", put.reason());
+        }
+    }
+}
