@@ -5,7 +5,9 @@ import socket
 import subprocess
 import sys
 import time
+import datetime
 import unittest
+import urllib.error
 import urllib.request
 
 import boto3
@@ -95,6 +97,71 @@ class LogsKmsTest(Emulator):
         with self.assertRaises(ClientError) as caught:
             logs.disassociate_kms_key(logGroupName="/ext/both", resourceIdentifier="x")
         self.assertEqual(caught.exception.response["Error"]["Code"], "InvalidParameterException")
+
+
+class CborBridgeTest(Emulator):
+    """CloudWatch over Smithy RPC v2 CBOR, encoded and decoded by botocore's own CBOR code."""
+
+    def call(self, operation: str, params: dict):
+        import botocore.session
+        from botocore.awsrequest import AWSRequest
+        from botocore.parsers import RpcV2CBORParser
+        from botocore.serialize import RpcV2CBORSerializer
+
+        model = botocore.session.get_session().get_service_model("cloudwatch")
+        op = model.operation_model(operation)
+        request = RpcV2CBORSerializer().serialize_to_request(params, op)
+        url = self.endpoint + request["url_path"]
+        headers = dict(request["headers"])
+        headers["Authorization"] = (
+            "AWS4-HMAC-SHA256 Credential=testing/20261126/us-east-1/monitoring/aws4_request, "
+            "SignedHeaders=host, Signature=0"
+        )
+        prepared = AWSRequest(method="POST", url=url, data=request["body"], headers=headers).prepare()
+        response = urllib.request.urlopen(
+            urllib.request.Request(url, data=prepared.body, headers=dict(prepared.headers), method="POST")
+        )
+        self.assertEqual(response.headers["smithy-protocol"], "rpc-v2-cbor")
+        body = response.read()
+        return RpcV2CBORParser().parse(
+            {"body": body, "headers": dict(response.headers), "status_code": response.status},
+            op.output_shape,
+        )
+
+    def test_put_and_describe_an_alarm(self) -> None:
+        self.call(
+            "PutMetricAlarm",
+            {
+                "AlarmName": "cbor-alarm",
+                "Namespace": "AWS/ECS",
+                "MetricName": "CPUUtilization",
+                "Statistic": "Average",
+                "Period": 60,
+                "EvaluationPeriods": 3,
+                "Threshold": 80.5,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "Tags": [{"Key": "severity", "Value": "critical"}],
+            },
+        )
+        alarms = self.call("DescribeAlarms", {"AlarmNames": ["cbor-alarm"]})["MetricAlarms"]
+        self.assertEqual(len(alarms), 1)
+        alarm = alarms[0]
+        self.assertEqual(alarm["Threshold"], 80.5)
+        self.assertEqual(alarm["EvaluationPeriods"], 3)
+        self.assertIsInstance(alarm["StateUpdatedTimestamp"], datetime.datetime)
+        tags = self.call("ListTagsForResource", {"ResourceARN": alarm["AlarmArn"]})["Tags"]
+        self.assertEqual(tags, [{"Key": "severity", "Value": "critical"}])
+
+    def test_errors_keep_status_and_code(self) -> None:
+        with self.assertRaises(urllib.error.HTTPError) as caught:
+            self.call("SetAlarmState", {"AlarmName": "missing", "StateValue": "ALARM", "StateReason": "r"})
+        self.assertEqual(caught.exception.code, 404)
+        self.assertEqual(caught.exception.headers["Content-Type"], "application/cbor")
+
+    def test_the_json_protocol_still_works(self) -> None:
+        cloudwatch = self.client("cloudwatch")
+        cloudwatch.put_metric_data(Namespace="N", MetricData=[{"MetricName": "M", "Value": 1.0}])
+        self.assertEqual(cloudwatch.list_metrics(Namespace="N")["Metrics"][0]["MetricName"], "M")
 
 
 class AccountIsolationTest(Emulator):

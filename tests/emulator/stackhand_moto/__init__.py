@@ -4,7 +4,7 @@ Each operation follows the AWS API reference: request and response shapes, and t
 errors AWS returns. Written so it could be sent upstream; it is not a general mock.
 """
 
-from . import logs_kms
+from . import cbor_bridge, logs_kms
 
 INSTALLED = False
 
@@ -15,4 +15,5 @@ def install() -> None:
     if INSTALLED:
         return
     logs_kms.install()
+    cbor_bridge.install()
     INSTALLED = True
