@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import datetime
+import json
 import unittest
 import urllib.error
 import urllib.request
@@ -22,30 +23,40 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Emulator(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls) -> None:
-        port = free_port()
-        cls.endpoint = f"http://127.0.0.1:{port}"
-        cls.server = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "serve.py"), "-p", str(port), "--exit-with-parent"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.time() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{cls.endpoint}/moto-api/", timeout=1)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.1)
+SERVER: dict = {}
 
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.server.terminate()
-        cls.server.wait(timeout=10)
+
+def setUpModule() -> None:
+    """One emulator for every test here, as the Rust test binaries share one."""
+    port = free_port()
+    SERVER["endpoint"] = f"http://127.0.0.1:{port}"
+    SERVER["process"] = subprocess.Popen(
+        [sys.executable, os.path.join(HERE, "serve.py"), "-p", str(port), "--exit-with-parent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{SERVER['endpoint']}/moto-api/", timeout=1)
+            return
+        except OSError:
+            if SERVER["process"].poll() is not None:
+                raise RuntimeError(f"serve.py exited with {SERVER['process'].returncode}")
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def tearDownModule() -> None:
+    SERVER["process"].terminate()
+    SERVER["process"].wait(timeout=10)
+
+
+class Emulator(unittest.TestCase):
+    @property
+    def endpoint(self) -> str:
+        return SERVER["endpoint"]
 
     def client(self, service: str):
         return boto3.client(
@@ -162,6 +173,113 @@ class CborBridgeTest(Emulator):
         cloudwatch = self.client("cloudwatch")
         cloudwatch.put_metric_data(Namespace="N", MetricData=[{"MetricName": "M", "Value": 1.0}])
         self.assertEqual(cloudwatch.list_metrics(Namespace="N")["Metrics"][0]["MetricName"], "M")
+
+
+class CloudWatchExtensionTest(Emulator):
+    def metric_alarm(self, cloudwatch, name: str) -> None:
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            Namespace="AWS/ECS",
+            MetricName="CPUUtilization",
+            Statistic="Average",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=80,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+
+    def test_composite_alarm_round_trip(self) -> None:
+        cloudwatch = self.client("cloudwatch")
+        self.metric_alarm(cloudwatch, "cpu")
+        self.metric_alarm(cloudwatch, "mem")
+        cloudwatch.put_composite_alarm(
+            AlarmName="health",
+            AlarmRule='ALARM("cpu") OR ALARM(mem)',
+            ActionsSuppressor="cpu",
+            ActionsSuppressorWaitPeriod=60,
+            ActionsSuppressorExtensionPeriod=120,
+            Tags=[{"Key": "severity", "Value": "critical"}],
+        )
+        found = cloudwatch.describe_alarms(AlarmNames=["health"])
+        self.assertEqual(found["MetricAlarms"], [])
+        composite = found["CompositeAlarms"][0]
+        self.assertEqual(composite["AlarmRule"], 'ALARM("cpu") OR ALARM(mem)')
+        self.assertEqual(composite["ActionsSuppressor"], "cpu")
+        tags = cloudwatch.list_tags_for_resource(ResourceARN=composite["AlarmArn"])["Tags"]
+        self.assertEqual(tags, [{"Key": "severity", "Value": "critical"}])
+        cloudwatch.delete_alarms(AlarmNames=["health"])
+        self.assertEqual(cloudwatch.describe_alarms(AlarmNames=["health"])["CompositeAlarms"], [])
+
+    def test_composite_rule_naming_a_missing_alarm_is_rejected(self) -> None:
+        cloudwatch = self.client("cloudwatch")
+        with self.assertRaises(ClientError) as caught:
+            cloudwatch.put_composite_alarm(AlarmName="bad", AlarmRule='ALARM("nope")')
+        self.assertEqual(caught.exception.response["Error"]["Code"], "ValidationError")
+        self.assertIn("nope", caught.exception.response["Error"]["Message"])
+
+    def test_alarm_history_lists_state_changes_newest_first(self) -> None:
+        cloudwatch = self.client("cloudwatch")
+        self.metric_alarm(cloudwatch, "flappy")
+        for state in ("ALARM", "OK", "ALARM"):
+            cloudwatch.set_alarm_state(AlarmName="flappy", StateValue=state, StateReason=f"to {state}")
+        items = cloudwatch.describe_alarm_history(AlarmName="flappy", HistoryItemType="StateUpdate")["AlarmHistoryItems"]
+        self.assertEqual(
+            [i["HistorySummary"] for i in items],
+            ["Alarm updated from OK to ALARM", "Alarm updated from ALARM to OK", "Alarm updated from OK to ALARM"],
+        )
+        data = json.loads(items[0]["HistoryData"])
+        self.assertEqual(data["newState"]["stateValue"], "ALARM")
+        self.assertEqual(data["newState"]["stateReason"], "to ALARM")
+        oldest = cloudwatch.describe_alarm_history(AlarmName="flappy", ScanBy="TimestampAscending", MaxRecords=1)
+        self.assertEqual(oldest["AlarmHistoryItems"][0]["HistorySummary"], "Alarm updated from OK to ALARM")
+
+    def test_anomaly_detectors_put_describe_delete(self) -> None:
+        cloudwatch = self.client("cloudwatch")
+        single = {
+            "Namespace": "AWS/ECS",
+            "MetricName": "CPUUtilization",
+            "Dimensions": [{"Name": "ClusterName", "Value": "shop"}],
+            "Stat": "Average",
+        }
+        cloudwatch.put_anomaly_detector(SingleMetricAnomalyDetector=single)
+        cloudwatch.put_anomaly_detector(SingleMetricAnomalyDetector=single)
+        found = cloudwatch.describe_anomaly_detectors(Namespace="AWS/ECS")["AnomalyDetectors"]
+        self.assertEqual(len(found), 1, "putting the same detector twice keeps one")
+        self.assertEqual(found[0]["SingleMetricAnomalyDetector"]["MetricName"], "CPUUtilization")
+        cloudwatch.delete_anomaly_detector(SingleMetricAnomalyDetector=single)
+        self.assertEqual(cloudwatch.describe_anomaly_detectors()["AnomalyDetectors"], [])
+        with self.assertRaises(ClientError) as caught:
+            cloudwatch.delete_anomaly_detector(SingleMetricAnomalyDetector=single)
+        self.assertEqual(caught.exception.response["Error"]["Code"], "ResourceNotFoundException")
+
+
+class LogsQueryDefinitionTest(Emulator):
+    def test_put_update_describe_delete(self) -> None:
+        logs = self.client("logs")
+        created = logs.put_query_definition(name="errors", queryString="fields @message | filter @message like /ERROR/", logGroupNames=["/app"])
+        definition_id = created["queryDefinitionId"]
+        logs.put_query_definition(queryDefinitionId=definition_id, name="errors", queryString="fields @timestamp")
+        found = logs.describe_query_definitions(queryDefinitionNamePrefix="err")["queryDefinitions"]
+        self.assertEqual(len(found), 1)
+        self.assertEqual(found[0]["queryString"], "fields @timestamp")
+        self.assertEqual(found[0]["queryDefinitionId"], definition_id)
+        self.assertTrue(logs.delete_query_definition(queryDefinitionId=definition_id)["success"])
+        with self.assertRaises(ClientError) as caught:
+            logs.delete_query_definition(queryDefinitionId=definition_id)
+        self.assertEqual(caught.exception.response["Error"]["Code"], "ResourceNotFoundException")
+
+    def test_unknown_id_is_not_found(self) -> None:
+        with self.assertRaises(ClientError) as caught:
+            self.client("logs").put_query_definition(queryDefinitionId="0000", name="x", queryString="fields @message")
+        self.assertEqual(caught.exception.response["Error"]["Code"], "ResourceNotFoundException")
+
+
+class EcsSettingsTest(Emulator):
+    def test_update_cluster_settings(self) -> None:
+        ecs = self.client("ecs")
+        ecs.create_cluster(clusterName="c")
+        out = ecs.update_cluster_settings(cluster="c", settings=[{"name": "containerInsights", "value": "enhanced"}])
+        self.assertEqual(out["cluster"]["settings"], [{"name": "containerInsights", "value": "enhanced"}])
 
 
 class AccountIsolationTest(Emulator):

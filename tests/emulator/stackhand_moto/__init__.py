@@ -4,7 +4,7 @@ Each operation follows the AWS API reference: request and response shapes, and t
 errors AWS returns. Written so it could be sent upstream; it is not a general mock.
 """
 
-from . import cbor_bridge, logs_kms
+from . import cbor_bridge, cloudwatch_ext, ecs_settings, logs_kms, logs_queries
 
 INSTALLED = False
 
@@ -15,5 +15,8 @@ def install() -> None:
     if INSTALLED:
         return
     logs_kms.install()
+    logs_queries.install()
+    ecs_settings.install()
+    cloudwatch_ext.install()
     cbor_bridge.install()
     INSTALLED = True
