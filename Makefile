@@ -7,6 +7,10 @@ VENV := .venv
 VENV_STAMP := $(VENV)/.installed
 CARGO ?= cargo
 ENV ?= dev
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+# The binaries build-release made; run directly, since `cargo run -p` would resolve features for
+# one package only and rebuild.
+DEMO := $(TARGET_DIR)/release/demo
 
 export STACKHAND_PYTHON := $(CURDIR)/$(VENV)/bin/python
 
@@ -49,15 +53,15 @@ lint: venv ## cfn-lint (with the serverless rules), and least privilege against 
 	$(VENV)/bin/python -m unittest discover -s tests/lint -p 'test_*.py'
 
 test-demo: venv build-release ## The demo's lifecycle in dev and prod, checked by its exit status
-	$(CARGO) run --release -q -p e2e --bin demo -- --env dev > target/demo-dev.log || { cat target/demo-dev.log; exit 1; }
-	$(CARGO) run --release -q -p e2e --bin demo -- --env prod > target/demo-prod.log || { cat target/demo-prod.log; exit 1; }
-	@tail -n 1 target/demo-dev.log target/demo-prod.log
+	$(DEMO) --env dev > $(TARGET_DIR)/demo-dev.log || { cat $(TARGET_DIR)/demo-dev.log; exit 1; }
+	$(DEMO) --env prod > $(TARGET_DIR)/demo-prod.log || { cat $(TARGET_DIR)/demo-prod.log; exit 1; }
+	@tail -n 1 $(TARGET_DIR)/demo-dev.log $(TARGET_DIR)/demo-prod.log
 
 test: fmt-check clippy test-emulator lint test-rust test-demo ## Everything CI runs
 	@echo "make test: all checks passed"
 
 demo: venv build-release ## The LogGroup lifecycle on the local emulator (ENV=dev|qa|uat|prod)
-	$(CARGO) run --release -q -p e2e --bin demo -- --env $(ENV)
+	$(DEMO) --env $(ENV)
 
 clean:
 	$(CARGO) clean
