@@ -1,7 +1,7 @@
-//! A provider whose handler always panics. The release-build test runs it under a local Runtime
-//! API to prove that, with `panic = "unwind"`, CloudFormation still gets FAILED.
+//! A provider whose handler always panics, or, with `PANIC_IN_SETUP=1`, whose client setup
+//! panics. The release-build tests run it under a local Runtime API to prove that, with
+//! `panic = "unwind"`, CloudFormation still gets FAILED either way.
 
-use lambda_runtime::{run, service_fn};
 use shared::ResourceError;
 use shared::cfn::{Outcome, Provider, Request};
 
@@ -21,7 +21,12 @@ impl Provider for Panicking {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::logging::init();
-    let provider: Result<Panicking, String> = Ok(Panicking);
-    run(service_fn(|event| shared::cfn::run(&provider, event))).await
+    let panic_in_setup = std::env::var_os("PANIC_IN_SETUP").is_some();
+    shared::cfn::run_provider(|_config| {
+        if panic_in_setup {
+            panic!("deliberate panic while building the clients");
+        }
+        Panicking
+    })
+    .await
 }

@@ -168,6 +168,34 @@ async fn a_panic_in_a_release_build_answers_failed_and_the_function_keeps_servin
     );
 }
 
+#[tokio::test]
+async fn a_panic_while_building_the_clients_answers_failed_on_every_event() {
+    let listener = ResponseListener::start().await;
+    let events = CfnEvents::new(
+        "arn:aws:cloudformation:us-east-1:123456789012:stack/p/1".into(),
+        listener.clone(),
+    );
+    let api = RuntimeApi::start().await;
+    let env = [
+        ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
+        ("PANIC_IN_SETUP".to_owned(), "1".to_owned()),
+    ];
+    let _function = api.spawn(&binary("release/examples", "panicking-provider"), &env);
+    for attempt in 0..2 {
+        let (event, request_id) =
+            events.create("Custom::Panic", &format!("Setup{attempt}"), json!({}));
+        api.invoke(event, Duration::from_secs(10)).await;
+        let put = listener
+            .response(&request_id, Duration::from_secs(10))
+            .await;
+        assert_eq!(put.status(), "FAILED");
+        assert_eq!(
+            put.reason(),
+            "panicking-provider could not start: client setup panicked: deliberate panic while building the clients"
+        );
+    }
+}
+
 #[test]
 fn the_release_profile_unwinds_on_panic() {
     let manifest = std::fs::read_to_string(e2e::emulator::workspace_root().join("Cargo.toml"))

@@ -31,18 +31,35 @@ fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
     Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
-/// What every provider's `main` does: JSON logs, the SDK config and clients built once, then the
-/// Lambda loop. A setup failure is kept and reported on every event, so CloudFormation still
-/// gets FAILED instead of a function that never answers.
+/// What every provider's `main` does: JSON logs, then the Lambda loop. The SDK config and
+/// clients are built once, on the first event and with panics caught, so that a setup failure
+/// (an error or a panic) is answered FAILED on every event instead of killing the process before
+/// CloudFormation hears anything. It also keeps start-up to what the Runtime API's first poll
+/// needs: loading the TLS trust store waits for the first event.
 pub async fn run_provider<P: Provider>(
-    build: impl FnOnce(&aws_config::SdkConfig) -> P,
+    build: impl Fn(&aws_config::SdkConfig) -> P,
 ) -> Result<(), lambda_runtime::Error> {
     crate::logging::init();
-    let provider = crate::aws::load()
-        .await
-        .map(|config| build(&config))
-        .map_err(|err| err.to_string());
-    lambda_runtime::run(lambda_runtime::service_fn(|event| run(&provider, event))).await
+    let provider: tokio::sync::OnceCell<Result<P, String>> = tokio::sync::OnceCell::new();
+    let setup = || async {
+        let built = CatchUnwind::new(async {
+            crate::aws::load()
+                .await
+                .map(|config| build(&config))
+                .map_err(|err| err.to_string())
+        })
+        .await;
+        built.unwrap_or_else(|panic| {
+            Err(format!(
+                "client setup panicked: {}",
+                panic_message(panic.as_ref())
+            ))
+        })
+    };
+    lambda_runtime::run(lambda_runtime::service_fn(|event| async {
+        run(provider.get_or_init(setup).await, event).await
+    }))
+    .await
 }
 
 /// Answers one custom-resource event. `provider` is the result of init: when client setup
