@@ -130,32 +130,52 @@ async fn a_binary_without_a_region_still_answers_failed() {
     );
 }
 
-#[tokio::test]
-async fn a_panic_in_a_release_build_answers_failed_and_the_function_keeps_serving() {
+/// The release-built panicking example under a local Runtime API, with `extra` in its env.
+async fn panicking_example(
+    extra: &[(&str, &str)],
+) -> (ResponseListener, CfnEvents, RuntimeApi, FunctionProcess) {
     let listener = ResponseListener::start().await;
     let events = CfnEvents::new(
         "arn:aws:cloudformation:us-east-1:123456789012:stack/p/1".into(),
         listener.clone(),
     );
     let api = RuntimeApi::start().await;
-    let function = api.spawn(
-        &binary("release/examples", "panicking-provider"),
-        &[("AWS_REGION".into(), "us-east-1".into())],
+    let env: Vec<(String, String)> = [("AWS_REGION", "us-east-1")]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let function = api.spawn(&binary("release/examples", "panicking-provider"), &env);
+    (listener, events, api, function)
+}
+
+/// Sends a Create through the Runtime API; the function must complete it and answer FAILED.
+async fn failed_reason(
+    api: &RuntimeApi,
+    listener: &ResponseListener,
+    events: &CfnEvents,
+    logical_id: &str,
+) -> String {
+    let (event, request_id) = events.create("Custom::Panic", logical_id, json!({}));
+    let completion = api.invoke(event, Duration::from_secs(10)).await;
+    assert!(
+        matches!(completion, Completion::Response(_)),
+        "{completion:?}"
     );
+    let put = listener
+        .response(&request_id, Duration::from_secs(10))
+        .await;
+    assert_eq!(put.status(), "FAILED");
+    put.reason().to_owned()
+}
+
+#[tokio::test]
+async fn a_panic_in_a_release_build_answers_failed_and_the_function_keeps_serving() {
+    let (listener, events, api, function) = panicking_example(&[]).await;
     for attempt in 0..2 {
         let logical_id = format!("Boom{attempt}");
-        let (event, request_id) = events.create("Custom::Panic", &logical_id, json!({}));
-        let completion = api.invoke(event, Duration::from_secs(10)).await;
-        assert!(
-            matches!(completion, Completion::Response(_)),
-            "{completion:?}"
-        );
-        let put = listener
-            .response(&request_id, Duration::from_secs(10))
-            .await;
-        assert_eq!(put.status(), "FAILED");
         assert_eq!(
-            put.reason(),
+            failed_reason(&api, &listener, &events, &logical_id).await,
             format!(
                 "Custom::Panic: internal error in panicking-provider (deliberate panic while handling {logical_id}); nothing further was done"
             )
@@ -170,27 +190,10 @@ async fn a_panic_in_a_release_build_answers_failed_and_the_function_keeps_servin
 
 #[tokio::test]
 async fn a_panic_while_building_the_clients_answers_failed_on_every_event() {
-    let listener = ResponseListener::start().await;
-    let events = CfnEvents::new(
-        "arn:aws:cloudformation:us-east-1:123456789012:stack/p/1".into(),
-        listener.clone(),
-    );
-    let api = RuntimeApi::start().await;
-    let env = [
-        ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
-        ("PANIC_IN_SETUP".to_owned(), "1".to_owned()),
-    ];
-    let _function = api.spawn(&binary("release/examples", "panicking-provider"), &env);
+    let (listener, events, api, _function) = panicking_example(&[("PANIC_IN_SETUP", "1")]).await;
     for attempt in 0..2 {
-        let (event, request_id) =
-            events.create("Custom::Panic", &format!("Setup{attempt}"), json!({}));
-        api.invoke(event, Duration::from_secs(10)).await;
-        let put = listener
-            .response(&request_id, Duration::from_secs(10))
-            .await;
-        assert_eq!(put.status(), "FAILED");
         assert_eq!(
-            put.reason(),
+            failed_reason(&api, &listener, &events, &format!("Setup{attempt}")).await,
             "panicking-provider could not start: client setup panicked: deliberate panic while building the clients"
         );
     }
