@@ -28,7 +28,7 @@ $(VENV_STAMP): requirements-dev.txt
 venv: $(VENV_STAMP) ## Install the pinned emulator and linters into .venv
 
 build-debug:
-	$(CARGO) build --workspace --bins
+	$(CARGO) build --workspace --bins --features shared/test-support
 
 # One invocation, so every crate is compiled with one feature set (a `-p` build would differ).
 build-release: ## Release binaries (panic = unwind), plus the panicking example the tests drive

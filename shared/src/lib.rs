@@ -5,9 +5,12 @@
 pub mod aws;
 pub mod cfn;
 pub mod error;
+pub mod key_policy;
 pub mod logging;
 pub mod profile;
 pub mod props;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 
 pub use error::{InvocationError, ResourceError};
 pub use profile::{Environment, Profile};

@@ -1,4 +1,5 @@
 use super::*;
+use crate::test_support::any_json;
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -169,23 +170,6 @@ fn long_values_are_cut_in_reasons() {
     let long = "x".repeat(5000);
     let shown = show(&Value::String(long));
     assert!(shown.chars().count() <= MAX_SHOWN_VALUE + 1);
-}
-
-fn any_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|i| json!(i)),
-        any::<f64>().prop_map(|f| json!(f)),
-        ".{0,40}".prop_map(Value::String),
-    ];
-    leaf.prop_recursive(3, 24, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map(".{0,8}", inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
 }
 
 proptest! {

@@ -2,6 +2,8 @@
 //! built the way `main.rs` builds it.
 #![allow(dead_code)]
 
+pub mod kms;
+
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 use e2e::{Account, CfnEvents, RecordedPut, ResponseListener, emulator, invoke_in_process};

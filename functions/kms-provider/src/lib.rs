@@ -1,0 +1,264 @@
+//! kms-provider: `Custom::KmsKey` and `Custom::KmsKeySet`. Keys are created with the policy,
+//! rotation, aliases, grants and replicas asked for, reconciled in place on Update, replaced
+//! when KeySpec, KeyUsage or MultiRegion change, and never deleted immediately.
+
+pub mod grants;
+pub mod key;
+pub mod key_set;
+pub mod lifecycle;
+pub mod policy;
+pub mod spec;
+pub mod store;
+
+use aws_config::SdkConfig;
+use key::{ATTRIBUTES, KeyProps};
+use key_set::KeySetProps;
+use lifecycle::KeyOutcome;
+use shared::cfn::{CustomResource, Outcome, Provider, Request, serve};
+use shared::{PropertyError, Props, ResourceError};
+use store::{AliasHolder, KeyStore};
+
+pub struct KmsKeys {
+    store: KeyStore,
+}
+
+fn key_outcome(key: &KeyOutcome) -> Outcome {
+    let [id, arn, aliases, rotation, replicas] = ATTRIBUTES;
+    Outcome::new(&key.key_id)
+        .with(id, &key.key_id)
+        .with(arn, &key.arn)
+        .with(aliases, key.aliases.join(","))
+        .with(rotation, key.rotation_enabled.to_string())
+        .with(replicas, key.replica_arns.join(","))
+}
+
+impl CustomResource for KmsKeys {
+    const RESOURCE_TYPE: &'static str = key::TYPE;
+    type Properties = KeyProps;
+
+    fn decode(props: &mut Props) -> Result<KeyProps, PropertyError> {
+        key::decode(props)
+    }
+
+    async fn create(&self, request: &Request, props: &KeyProps) -> Result<Outcome, ResourceError> {
+        lifecycle::create(&self.store, request, props)
+            .await
+            .map(|k| key_outcome(&k))
+    }
+
+    /// A new KeySpec, KeyUsage or MultiRegion (judged on the live key) makes a new key; the
+    /// old one is handled by CloudFormation's later Delete.
+    async fn update(
+        &self,
+        request: &Request,
+        physical_id: &str,
+        old: Option<&KeyProps>,
+        new: &KeyProps,
+    ) -> Result<Outcome, ResourceError> {
+        let live = self.store.describe(physical_id).await?;
+        let replace = match &live {
+            Some(live) => {
+                live.key_spec().map(|s| s.as_str()) != Some(new.key_spec)
+                    || live.key_usage().map(|u| u.as_str()) != Some(new.key_usage)
+                    || live.multi_region().unwrap_or(false) != new.multi_region
+            }
+            None => true,
+        };
+        if replace {
+            tracing::info!(old_key = physical_id, "replacing the key");
+            return self.create(request, new).await;
+        }
+        lifecycle::reconcile(&self.store, request, physical_id, old, new)
+            .await
+            .map(|k| key_outcome(&k))
+    }
+
+    async fn delete(
+        &self,
+        _request: &Request,
+        physical_id: &str,
+        props: &KeyProps,
+    ) -> Result<(), ResourceError> {
+        lifecycle::delete(&self.store, physical_id, props).await
+    }
+}
+
+pub struct KmsKeySets {
+    store: KeyStore,
+}
+
+fn set_outcome(set: &KeySetProps, keys: &[(&str, KeyOutcome)]) -> Outcome {
+    let mut outcome = Outcome::new(set.physical_id()).with("KeyCount", keys.len().to_string());
+    for (name, key) in keys {
+        let stem = key_set::attribute_stem(name);
+        outcome = outcome
+            .with(&format!("{stem}KeyArn"), &key.arn)
+            .with(&format!("{stem}KeyId"), &key.key_id);
+    }
+    outcome
+}
+
+impl KmsKeySets {
+    /// The member key `name` of this set, if this stack's resource made it.
+    async fn member_key(
+        &self,
+        request: &Request,
+        set: &KeySetProps,
+        name: &str,
+    ) -> Result<Option<String>, ResourceError> {
+        let alias = set.alias(name);
+        match self.store.alias_holder(request, &alias).await? {
+            AliasHolder::Free => Ok(None),
+            AliasHolder::ThisRequest(id) | AliasHolder::SameResource(id) => Ok(Some(id)),
+            AliasHolder::Other { key_id, why } => {
+                tracing::warn!(
+                    alias,
+                    key_id,
+                    why,
+                    "alias names a key this set did not create"
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    async fn create_all(
+        &self,
+        request: &Request,
+        set: &KeySetProps,
+    ) -> Result<Outcome, ResourceError> {
+        let ctx = lifecycle::context(&self.store, request)?;
+        let mut keys = Vec::new();
+        for name in set.key_names() {
+            let member = key_set::member(set, name, &ctx);
+            keys.push((
+                *name,
+                lifecycle::create(&self.store, request, &member).await?,
+            ));
+        }
+        Ok(set_outcome(set, &keys))
+    }
+
+    /// Deletes a member by the stricter of two property sets' rules: retained if either
+    /// retains, and the longer pending window.
+    async fn remove_member(
+        &self,
+        request: &Request,
+        set: &KeySetProps,
+        name: &str,
+        stricter: Option<&KeySetProps>,
+    ) -> Result<(), ResourceError> {
+        let Some(key_id) = self.member_key(request, set, name).await? else {
+            return Ok(());
+        };
+        let ctx = lifecycle::context(&self.store, request)?;
+        let mut member = key_set::member(set, name, &ctx);
+        if let Some(other) = stricter {
+            member.retain_on_delete |= other.retain_on_delete;
+            member.pending_window_days = member.pending_window_days.max(other.pending_window_days);
+        }
+        lifecycle::delete(&self.store, &key_id, &member).await
+    }
+}
+
+impl CustomResource for KmsKeySets {
+    const RESOURCE_TYPE: &'static str = key_set::TYPE;
+    type Properties = KeySetProps;
+
+    fn decode(props: &mut Props) -> Result<KeySetProps, PropertyError> {
+        key_set::decode(props)
+    }
+
+    async fn create(
+        &self,
+        request: &Request,
+        props: &KeySetProps,
+    ) -> Result<Outcome, ResourceError> {
+        self.create_all(request, props).await
+    }
+
+    /// A new Prefix is a replacement; otherwise keys the profile adds are created, keys it
+    /// drops follow the delete rules, and the rest are reconciled.
+    async fn update(
+        &self,
+        request: &Request,
+        physical_id: &str,
+        old: Option<&KeySetProps>,
+        new: &KeySetProps,
+    ) -> Result<Outcome, ResourceError> {
+        if physical_id != new.physical_id() {
+            return self.create_all(request, new).await;
+        }
+        let ctx = lifecycle::context(&self.store, request)?;
+        let mut keys = Vec::new();
+        for name in new.key_names() {
+            let member = key_set::member(new, name, &ctx);
+            let old_member = old.map(|o| key_set::member(o, name, &ctx));
+            let key = match self.member_key(request, new, name).await? {
+                Some(id) => {
+                    lifecycle::reconcile(&self.store, request, &id, old_member.as_ref(), &member)
+                        .await?
+                }
+                None => lifecycle::create(&self.store, request, &member).await?,
+            };
+            keys.push((*name, key));
+        }
+        // Without old properties, look at every name a profile could have used.
+        let previous: Vec<&str> = match old {
+            Some(old) => old.key_names().to_vec(),
+            None => key_set::ALL_KEY_NAMES.to_vec(),
+        };
+        for name in previous
+            .into_iter()
+            .filter(|n| !new.key_names().contains(n))
+        {
+            self.remove_member(request, new, name, old).await?;
+        }
+        Ok(set_outcome(new, &keys))
+    }
+
+    async fn delete(
+        &self,
+        request: &Request,
+        _physical_id: &str,
+        props: &KeySetProps,
+    ) -> Result<(), ResourceError> {
+        for name in key_set::ALL_KEY_NAMES {
+            self.remove_member(request, props, name, None).await?;
+        }
+        Ok(())
+    }
+}
+
+pub struct KmsProvider {
+    keys: KmsKeys,
+    key_sets: KmsKeySets,
+}
+
+impl KmsProvider {
+    /// Builds the client once per process.
+    pub fn new(config: &SdkConfig) -> Self {
+        KmsProvider {
+            keys: KmsKeys {
+                store: KeyStore::new(config, key::TYPE),
+            },
+            key_sets: KmsKeySets {
+                store: KeyStore::new(config, key_set::TYPE),
+            },
+        }
+    }
+}
+
+impl Provider for KmsProvider {
+    const NAME: &'static str = "kms-provider";
+    const RESOURCE_TYPES: &'static [&'static str] =
+        &[KmsKeys::RESOURCE_TYPE, KmsKeySets::RESOURCE_TYPE];
+
+    async fn handle(&self, request: &Request) -> Result<Outcome, ResourceError> {
+        match request.resource_type.as_str() {
+            KmsKeys::RESOURCE_TYPE => serve(&self.keys, request).await,
+            KmsKeySets::RESOURCE_TYPE => serve(&self.key_sets, request).await,
+            _ => Err(ResourceError::unsupported::<Self>(request)),
+        }
+    }
+}

@@ -1,0 +1,374 @@
+//! The KMS calls both resource types make, each turned into a `ResourceError` that names the
+//! resource type, the operation and the key.
+
+use crate::grants::{Constraint, GrantSpec, LiveGrant};
+use aws_config::SdkConfig;
+use aws_sdk_kms::Client;
+use aws_sdk_kms::config::Region;
+use aws_sdk_kms::error::ProvideErrorMetadata;
+use aws_sdk_kms::types::{GrantConstraints, GrantOperation, KeyMetadata, KeyState, Tag};
+use shared::ResourceError;
+use shared::cfn::{Request, TAG_LOGICAL_ID, TAG_REQUEST_ID, TAG_STACK_ID};
+use std::collections::BTreeMap;
+
+/// How many ListResourceTags calls run at once when looking for a request's key.
+const TAG_SCAN_CONCURRENCY: usize = 8;
+
+#[derive(Clone)]
+pub struct KeyStore {
+    pub kms: Client,
+    config: SdkConfig,
+    pub resource_type: &'static str,
+}
+
+/// Who holds an alias that a key wants.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AliasHolder {
+    Free,
+    /// A key made by an earlier delivery of this same request.
+    ThisRequest(String),
+    /// A key of this stack's same logical resource (the key being replaced).
+    SameResource(String),
+    Other {
+        key_id: String,
+        why: String,
+    },
+}
+
+pub type Tags = BTreeMap<String, String>;
+
+pub fn is_gone(state: Option<&KeyState>) -> bool {
+    matches!(
+        state,
+        Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)
+    )
+}
+
+impl KeyStore {
+    pub fn new(config: &SdkConfig, resource_type: &'static str) -> Self {
+        KeyStore {
+            kms: Client::new(config),
+            config: config.clone(),
+            resource_type,
+        }
+    }
+
+    pub fn err<E>(&self, operation: &'static str, target: &str, err: &E) -> ResourceError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        ResourceError::aws(self.resource_type, operation, target, err)
+    }
+
+    pub fn refused(&self, message: impl Into<String>) -> ResourceError {
+        ResourceError::refused(self.resource_type, message)
+    }
+
+    /// A client for a replica's Region; same credentials and endpoint.
+    pub fn in_region(&self, region: &str) -> Client {
+        let config = aws_sdk_kms::config::Builder::from(&self.config)
+            .region(Region::new(region.to_owned()))
+            .build();
+        Client::from_conf(config)
+    }
+
+    /// The key, or `None` when KMS does not know it. `key` may be an id or `alias/..`.
+    pub async fn describe(&self, key: &str) -> Result<Option<KeyMetadata>, ResourceError> {
+        match self.kms.describe_key().key_id(key).send().await {
+            Ok(out) => Ok(out.key_metadata),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(self.err("DescribeKey", key, &err)),
+        }
+    }
+
+    pub async fn tags(&self, key_id: &str) -> Result<Tags, ResourceError> {
+        let pages: Vec<Tag> = self
+            .kms
+            .list_resource_tags()
+            .key_id(key_id)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| self.err("ListResourceTags", key_id, &e))?;
+        Ok(pages
+            .into_iter()
+            .map(|t| (t.tag_key, t.tag_value))
+            .collect())
+    }
+
+    /// Decides whether `alias` may be given to the key this request makes.
+    pub async fn alias_holder(
+        &self,
+        request: &Request,
+        alias: &str,
+    ) -> Result<AliasHolder, ResourceError> {
+        let Some(key) = self.describe(alias).await? else {
+            return Ok(AliasHolder::Free);
+        };
+        let key_id = key.key_id().to_owned();
+        let tags = self.tags(&key_id).await?;
+        let tag = |k: &str| tags.get(k).map(String::as_str);
+        if tag(TAG_REQUEST_ID) == Some(request.request_id.as_str()) && !is_gone(key.key_state()) {
+            return Ok(AliasHolder::ThisRequest(key_id));
+        }
+        if tag(TAG_STACK_ID) == Some(request.stack_id.as_str())
+            && tag(TAG_LOGICAL_ID) == Some(request.logical_resource_id.as_str())
+        {
+            return Ok(AliasHolder::SameResource(key_id));
+        }
+        let why = match tag(shared::cfn::TAG_RETAINED_AT) {
+            Some(date) => format!("a key retained on {date} when its stack was deleted; reuse it by importing it, or choose another alias"),
+            None => "a key this stack's resource did not create; choose another alias, or move it away first".to_owned(),
+        };
+        Ok(AliasHolder::Other { key_id, why })
+    }
+
+    /// The live key an earlier delivery of this request created, found by its request tag.
+    /// This scans the account's keys, so it is used only for keys without aliases.
+    pub async fn find_by_request_tag(
+        &self,
+        request: &Request,
+    ) -> Result<Option<String>, ResourceError> {
+        let ids: Vec<String> = self
+            .kms
+            .list_keys()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| self.err("ListKeys", "the account", &e))?
+            .into_iter()
+            .filter_map(|k| k.key_id)
+            .collect();
+        for batch in ids.chunks(TAG_SCAN_CONCURRENCY) {
+            let mut tasks = tokio::task::JoinSet::new();
+            for id in batch {
+                let store = self.clone();
+                let id = id.clone();
+                tasks.spawn(async move {
+                    // A key we may not read (another service's) is not ours.
+                    let tags = store.tags(&id).await.unwrap_or_default();
+                    (id, tags)
+                });
+            }
+            while let Some(joined) = tasks.join_next().await {
+                let Ok((id, tags)) = joined else { continue };
+                if tags.get(TAG_REQUEST_ID) == Some(&request.request_id)
+                    && tags.get(TAG_STACK_ID) == Some(&request.stack_id)
+                {
+                    let live = self.describe(&id).await?;
+                    if live.is_some_and(|k| !is_gone(k.key_state())) {
+                        return Ok(Some(id));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The aliases that point at `key_id`.
+    pub async fn aliases_of(&self, key_id: &str) -> Result<Vec<String>, ResourceError> {
+        let entries = self
+            .kms
+            .list_aliases()
+            .key_id(key_id)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| self.err("ListAliases", key_id, &e))?;
+        Ok(entries
+            .into_iter()
+            .filter(|a| a.target_key_id.as_deref() == Some(key_id))
+            .filter_map(|a| a.alias_name)
+            .collect())
+    }
+
+    /// Points `alias` at `key_id`: a new alias, or one moved from the key being replaced.
+    pub async fn point_alias(
+        &self,
+        alias: &str,
+        key_id: &str,
+        holder: &AliasHolder,
+    ) -> Result<(), ResourceError> {
+        match holder {
+            AliasHolder::Free => self
+                .kms
+                .create_alias()
+                .alias_name(alias)
+                .target_key_id(key_id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.err("CreateAlias", alias, &e)),
+            AliasHolder::ThisRequest(holder) | AliasHolder::SameResource(holder)
+                if holder == key_id =>
+            {
+                Ok(())
+            }
+            AliasHolder::ThisRequest(_) | AliasHolder::SameResource(_) => self
+                .kms
+                .update_alias()
+                .alias_name(alias)
+                .target_key_id(key_id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.err("UpdateAlias", alias, &e)),
+            AliasHolder::Other { key_id: other, why } => Err(self.alias_taken(alias, other, why)),
+        }
+    }
+
+    pub fn alias_taken(&self, alias: &str, holder: &str, why: &str) -> ResourceError {
+        self.refused(format!(
+            "Aliases: {alias} already names key {holder}, {why}"
+        ))
+    }
+
+    pub async fn grants(&self, key_id: &str) -> Result<Vec<LiveGrant>, ResourceError> {
+        let entries = self
+            .kms
+            .list_grants()
+            .key_id(key_id)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| self.err("ListGrants", key_id, &e))?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|g| {
+                let mut operations: Vec<String> = g
+                    .operations()
+                    .iter()
+                    .map(|o| o.as_str().to_owned())
+                    .collect();
+                operations.sort();
+                let constraint = match g.constraints() {
+                    Some(c) if c.encryption_context_equals().is_some() => Constraint::Equals(
+                        c.encryption_context_equals()
+                            .into_iter()
+                            .flatten()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                    ),
+                    Some(c) if c.encryption_context_subset().is_some() => Constraint::Subset(
+                        c.encryption_context_subset()
+                            .into_iter()
+                            .flatten()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                    ),
+                    _ => Constraint::None,
+                };
+                Some(LiveGrant {
+                    id: g.grant_id?,
+                    spec: GrantSpec {
+                        name: g.name?,
+                        grantee: g.grantee_principal?,
+                        operations,
+                        retiring: g.retiring_principal,
+                        constraint,
+                    },
+                })
+            })
+            .collect())
+    }
+
+    pub async fn create_grant(&self, key_id: &str, grant: &GrantSpec) -> Result<(), ResourceError> {
+        let constraints = match &grant.constraint {
+            Constraint::None => None,
+            Constraint::Subset(pairs) => Some(
+                GrantConstraints::builder()
+                    .set_encryption_context_subset(Some(pairs.clone().into_iter().collect()))
+                    .build(),
+            ),
+            Constraint::Equals(pairs) => Some(
+                GrantConstraints::builder()
+                    .set_encryption_context_equals(Some(pairs.clone().into_iter().collect()))
+                    .build(),
+            ),
+        };
+        self.kms
+            .create_grant()
+            .key_id(key_id)
+            .name(&grant.name)
+            .grantee_principal(&grant.grantee)
+            .set_retiring_principal(grant.retiring.clone())
+            .set_operations(Some(
+                grant
+                    .operations
+                    .iter()
+                    .map(|o| GrantOperation::from(o.as_str()))
+                    .collect(),
+            ))
+            .set_constraints(constraints)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.err("CreateGrant", &format!("{key_id} grant {}", grant.name), &e))
+    }
+
+    /// Schedules deletion; a key already pending deletion or gone is a success.
+    pub async fn schedule_deletion(
+        &self,
+        client: &Client,
+        key_id: &str,
+        window_days: i32,
+    ) -> Result<(), ResourceError> {
+        match client
+            .schedule_key_deletion()
+            .key_id(key_id)
+            .pending_window_in_days(window_days)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err.as_service_error().is_some_and(|e| {
+                    e.is_not_found_exception() || e.is_kms_invalid_state_exception()
+                }) =>
+            {
+                tracing::info!(key_id, "already gone or pending deletion");
+                Ok(())
+            }
+            Err(err) => Err(self.err("ScheduleKeyDeletion", key_id, &err)),
+        }
+    }
+
+    pub async fn tag(&self, key_id: &str, tags: &[(String, String)]) -> Result<(), ResourceError> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let tags: Vec<Tag> = tags
+            .iter()
+            .filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok())
+            .collect();
+        self.kms
+            .tag_resource()
+            .key_id(key_id)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.err("TagResource", key_id, &e))
+    }
+}
+
+/// Request tags + user tags + derived tags, as KMS tags.
+pub fn kms_tags(tags: &[(String, String)]) -> Vec<Tag> {
+    tags.iter()
+        .filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok())
+        .collect()
+}
