@@ -111,6 +111,43 @@ async fn the_ecs_provider_binary_serves_its_type_and_only_its_type() {
 }
 
 #[tokio::test]
+async fn the_kms_provider_binary_creates_and_schedules_a_key() {
+    let (account, listener, events, api, function) = start("kms-provider", &[]).await;
+    let props = json!({"Environment": "dev", "Aliases": ["from-binary"]});
+    let (event, request_id) = events.create("Custom::KmsKey", "Key", props.clone());
+    api.invoke(event, TIMEOUT).await;
+    let put = listener.response(&request_id, TIMEOUT).await;
+    assert_eq!(
+        put.status(),
+        "SUCCESS",
+        "{}\n{}",
+        put.reason(),
+        function.output()
+    );
+    let key_id = put.physical_id().to_owned();
+    assert_eq!(put.data("AliasNames"), "alias/from-binary");
+
+    let (event, request_id) = events.delete("Custom::KmsKey", "Key", &key_id, props);
+    api.invoke(event, TIMEOUT).await;
+    let put = listener.response(&request_id, TIMEOUT).await;
+    assert_eq!(put.status(), "SUCCESS", "{}", put.reason());
+    let kms = aws_sdk_kms::Client::new(&account.config);
+    let key = kms
+        .describe_key()
+        .key_id(&key_id)
+        .send()
+        .await
+        .expect("describe")
+        .key_metadata
+        .expect("metadata");
+    assert_eq!(
+        key.key_state(),
+        Some(&aws_sdk_kms::types::KeyState::PendingDeletion)
+    );
+    assert!(!function.output().contains(SECRET_SIGNATURE));
+}
+
+#[tokio::test]
 async fn a_binary_without_a_region_still_answers_failed() {
     let (_account, listener, events, api, _function) =
         start("monitoring-provider", &["AWS_REGION"]).await;

@@ -88,3 +88,26 @@ fn ecs_cluster_docs_match_the_decoder() {
         &ATTRIBUTES,
     );
 }
+
+#[test]
+fn kms_key_docs_match_the_decoder() {
+    use kms_provider::KmsKeys;
+    use kms_provider::key::ATTRIBUTES;
+    check::<KmsKeys>(json!({"Environment": "dev"}), &ATTRIBUTES);
+}
+
+#[test]
+fn kms_key_set_docs_match_the_decoder() {
+    use kms_provider::KmsKeySets;
+    use kms_provider::key_set::{ALL_KEY_NAMES, attribute_stem};
+    let mut attributes: Vec<String> = ALL_KEY_NAMES
+        .iter()
+        .flat_map(|n| {
+            let stem = attribute_stem(n);
+            [format!("{stem}KeyArn"), format!("{stem}KeyId")]
+        })
+        .collect();
+    attributes.push("KeyCount".to_owned());
+    let attributes: Vec<&str> = attributes.iter().map(String::as_str).collect();
+    check::<KmsKeySets>(json!({"Environment": "dev", "Prefix": "p"}), &attributes);
+}

@@ -510,3 +510,30 @@ async fn a_full_key_policy_is_applied_as_given() {
     assert_eq!(put.status(), "SUCCESS", "{}", put.reason());
     assert_eq!(kms.policy(put.physical_id()).await, document);
 }
+
+#[tokio::test]
+async fn the_sample_events_drive_a_whole_lifecycle() {
+    let (fx, kms) = fixture().await;
+    let ids = fx
+        .replay_samples(
+            "kms-provider",
+            &[
+                "key-create.json",
+                "key-update.json",
+                "key-replace.json",
+                "key-delete-replaced.json",
+                "key-delete.json",
+            ],
+        )
+        .await;
+    let [first, second] = ids.as_slice() else {
+        panic!("a key and its replacement: {ids:?}");
+    };
+    assert_eq!(
+        kms.key(second).await.key_spec().map(|s| s.as_str()),
+        Some("ECC_NIST_P256")
+    );
+    for id in [first, second] {
+        assert_eq!(kms.state(id).await, KeyState::PendingDeletion);
+    }
+}

@@ -170,3 +170,23 @@ async fn a_bad_key_set_creates_nothing() {
     );
     assert!(kms.all_keys().await.is_empty());
 }
+
+#[tokio::test]
+async fn the_sample_events_drive_a_whole_lifecycle() {
+    let (fx, kms) = fixture().await;
+    let ids = fx
+        .replay_samples(
+            "kms-provider",
+            &[
+                "key-set-create.json",
+                "key-set-update.json",
+                "key-set-replace.json",
+                "key-set-delete-replaced.json",
+                "key-set-delete.json",
+            ],
+        )
+        .await;
+    assert_eq!(ids, ["keyset/acme", "keyset/acme-platform"]);
+    assert_eq!(kms.all_keys().await.len(), 4, "main and data, twice");
+    assert!(kms.live_keys().await.is_empty());
+}

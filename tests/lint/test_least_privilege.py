@@ -1,7 +1,7 @@
 """Least privilege, checked against the real call sites.
 
 For each function in template.yaml, the AWS operations its crate calls (found in its source as
-`.<client>.<operation>()` on the SDK clients) must equal the actions its role grants for those
+`<client>.<operation>()`, where `<client>` is a field or variable that holds an SDK client) must equal the actions its role grants for those
 services: nothing missing, nothing extra. Actions the code never calls itself (its own logs,
 X-Ray, what ECS does on the caller's behalf) are listed below with the reason. No statement may
 grant "*", "kms:*" or "iam:*".
@@ -19,6 +19,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CLIENTS = {
     "monitoring-provider": {"logs": "logs"},
     "ecs-provider": {"ecs": "ecs"},
+    # `client` is a replica Region's KMS client.
+    "kms-provider": {"kms": "kms", "client": "kms"},
 }
 
 # Granted but not called from the code, each with its reason.
@@ -33,7 +35,7 @@ PLATFORM_ACTIONS = {
     "iam:CreateServiceLinkedRole": "the first cluster in an account creates AWSServiceRoleForECS",
 }
 
-CALL = re.compile(r"self\s*\.\s*(\w+)\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)", re.S)
+CALL = re.compile(r"\b(\w+)\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)", re.S)
 
 
 def pascal(snake: str) -> str:
@@ -113,7 +115,9 @@ class LeastPrivilege(unittest.TestCase):
 class ScannerSelfTest(unittest.TestCase):
     def test_finds_calls_split_across_lines(self) -> None:
         code = "self.logs\n            .put_retention_policy()\n .x()"
-        self.assertEqual(CALL.findall(code), [("logs", "put_retention_policy")])
+        self.assertIn(("logs", "put_retention_policy"), CALL.findall(code))
+        code = "store\n            .kms\n            .create_key()"
+        self.assertIn(("kms", "create_key"), CALL.findall(code))
         self.assertEqual(pascal("put_cluster_capacity_providers"), "PutClusterCapacityProviders")
 
 

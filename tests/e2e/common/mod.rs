@@ -96,19 +96,38 @@ pub fn key_arn(account: &Account) -> String {
 
 impl<P: Provider> Fixture<P> {
     /// Replays sample events from `events/<function>/` in order, answered on this fixture's
-    /// listener; each must succeed.
-    pub async fn replay_samples(&self, function: &str, files: &[&str]) {
+    /// listener; each must succeed. AWS picks some physical ids (a KeyId), so the samples'
+    /// ids are placeholders: the n-th distinct id the samples name stands for the n-th
+    /// distinct id the responses returned. Returns those real ids.
+    pub async fn replay_samples(&self, function: &str, files: &[&str]) -> Vec<String> {
         let dir = e2e::emulator::workspace_root()
             .join("events")
             .join(function);
+        let mut sample_ids: Vec<String> = Vec::new();
+        let mut real_ids: Vec<String> = Vec::new();
         for name in files {
             let text = std::fs::read_to_string(dir.join(name)).expect("sample event");
             let mut event: Value = serde_json::from_str(&text).expect("JSON");
             let request_id = event["RequestId"].as_str().expect("RequestId").to_owned();
             event["ResponseURL"] = Value::String(self.listener.url(&request_id));
             event["StackId"] = Value::String(self.events.stack_id.clone());
+            if let Some(sample_id) = event["PhysicalResourceId"].as_str().map(str::to_owned) {
+                let index = sample_ids
+                    .iter()
+                    .position(|s| *s == sample_id)
+                    .unwrap_or_else(|| {
+                        sample_ids.push(sample_id.clone());
+                        sample_ids.len() - 1
+                    });
+                let real = real_ids.get(index).cloned().unwrap_or(sample_id);
+                event["PhysicalResourceId"] = Value::String(real);
+            }
             let put = self.send((event, request_id)).await;
             assert_eq!(put.status(), "SUCCESS", "{name}: {}", put.reason());
+            if !real_ids.iter().any(|r| r == put.physical_id()) {
+                real_ids.push(put.physical_id().to_owned());
+            }
         }
+        real_ids
     }
 }
