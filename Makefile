@@ -27,8 +27,10 @@ $(VENV_STAMP): requirements-dev.txt
 
 venv: $(VENV_STAMP) ## Install the pinned emulator and linters into .venv
 
+# --examples makes cargo resolve dev-dependency features too, so `cargo test` reuses this build
+# instead of compiling the SDK crates a second time with test-util on.
 build-debug:
-	$(CARGO) build --workspace --bins --features shared/test-support
+	$(CARGO) build --workspace --bins --examples
 
 # One invocation, so every crate is compiled with one feature set (a `-p` build would differ).
 build-release: ## Release binaries (panic = unwind), plus the panicking example the tests drive

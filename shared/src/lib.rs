@@ -3,12 +3,19 @@
 //! logging.
 
 pub mod aws;
+mod catch_unwind;
 pub mod cfn;
 pub mod error;
+pub mod function;
 pub mod key_policy;
+pub mod key_tags;
+#[cfg(feature = "kms")]
+pub mod kms_scan;
 pub mod logging;
 pub mod profile;
 pub mod props;
+pub mod schedule;
+pub mod settings;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 

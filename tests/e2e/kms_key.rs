@@ -137,7 +137,12 @@ async fn dev_lifecycle_create_update_replace_delete() {
     let tags = kms.tags(&key_id).await;
     assert_eq!(tags.get("team").map(String::as_str), Some("payments"));
     assert!(!tags.contains_key("tier") && !tags.contains_key("stackhand:rotate-every-days"));
-    assert!(!tags.contains_key("stackhand:rotation-period-days"));
+    assert_eq!(
+        tags.get("stackhand:rotation-period-days")
+            .map(String::as_str),
+        Some("disabled"),
+        "key-rotator leaves a key whose rotation was turned off alone"
+    );
 
     // Replacement: a new spec makes a new key, the aliases move to it, the old key is untouched.
     let v3 = json!({"Environment": "dev", "KeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY", "Aliases": ["orders"]});

@@ -282,6 +282,33 @@ class EcsSettingsTest(Emulator):
         self.assertEqual(out["cluster"]["settings"], [{"name": "containerInsights", "value": "enhanced"}])
 
 
+class KmsPagingTest(Emulator):
+    def test_keys_and_aliases_come_in_pages_like_aws(self) -> None:
+        kms = self.client("kms")
+        for i in range(7):
+            key = kms.create_key()["KeyMetadata"]["KeyId"]
+            kms.create_alias(AliasName=f"alias/paging-{i}", TargetKeyId=key)
+        first = kms.list_keys(Limit=3)
+        self.assertEqual(len(first["Keys"]), 3)
+        self.assertTrue(first["Truncated"])
+        seen = [k["KeyId"] for k in first["Keys"]]
+        marker = first["NextMarker"]
+        while marker:
+            page = kms.list_keys(Limit=3, Marker=marker)
+            seen += [k["KeyId"] for k in page["Keys"]]
+            marker = page.get("NextMarker")
+        everything = kms.list_keys(Limit=1000)["Keys"]
+        self.assertEqual(seen, [k["KeyId"] for k in everything])
+        self.assertFalse(kms.get_paginator("list_aliases").paginate(PaginationConfig={"PageSize": 2}).build_full_result().get("Truncated", False))
+        aliases = kms.get_paginator("list_aliases").paginate(PaginationConfig={"PageSize": 2}).build_full_result()["Aliases"]
+        self.assertEqual(len([a for a in aliases if a["AliasName"].startswith("alias/paging-")]), 7)
+
+    def test_a_limit_out_of_range_is_rejected(self) -> None:
+        with self.assertRaises(ClientError) as caught:
+            self.client("kms").list_aliases(Limit=101)
+        self.assertEqual(caught.exception.response["Error"]["Code"], "ValidationException")
+
+
 class AccountIsolationTest(Emulator):
     def test_assumed_role_accounts_are_separate(self) -> None:
         sts = self.client("sts")

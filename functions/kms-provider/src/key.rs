@@ -19,14 +19,15 @@ pub const ATTRIBUTES: [&str; 5] = [
     "ReplicaArns",
 ];
 
-pub const ROTATION_PERIOD_DAYS: (i64, i64) = (90, 2560);
+pub const ROTATION_PERIOD_DAYS: (i64, i64) = (
+    *shared::key_tags::ROTATION_PERIOD_DAYS.start(),
+    *shared::key_tags::ROTATION_PERIOD_DAYS.end(),
+);
 pub const DEFAULT_ROTATION_PERIOD_DAYS: i32 = 365;
 pub const PENDING_WINDOW_DAYS: (i64, i64) = (7, 30);
 const MAX_DESCRIPTION: usize = 8192;
 
-/// Tags key-rotator reads (DESIGN.md §5).
-pub const TAG_ROTATION_PERIOD: &str = "stackhand:rotation-period-days";
-pub const TAG_ROTATE_EVERY: &str = "stackhand:rotate-every-days";
+pub use shared::key_tags::{ROTATION_OFF, TAG_ROTATE_EVERY, TAG_ROTATION_PERIOD};
 
 /// Final values: explicit properties, or the profile's defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,8 +61,13 @@ impl KeyProps {
     /// The tags stackhand derives from properties, beside the user's own.
     pub fn derived_tags(&self) -> Vec<(&'static str, String)> {
         let mut tags = Vec::new();
-        if let Some(days) = self.rotation_period_days {
-            tags.push((TAG_ROTATION_PERIOD, days.to_string()));
+        match self.rotation_period_days {
+            Some(days) => tags.push((TAG_ROTATION_PERIOD, days.to_string())),
+            // Turned off on purpose: key-rotator leaves it off (the auditor still reports it).
+            None if can_rotate(self.key_spec) => {
+                tags.push((TAG_ROTATION_PERIOD, ROTATION_OFF.to_owned()))
+            }
+            None => {}
         }
         if let Some(days) = self.on_demand_interval_days {
             tags.push((TAG_ROTATE_EVERY, days.to_string()));
@@ -183,7 +189,11 @@ fn decode_rotation(
             Problem::OnlyWith("EnableKeyRotation true".to_owned()),
         ));
     }
-    let on_demand = props.optional_int_in("OnDemandRotationIntervalDays", 1, max)?;
+    let on_demand = props.optional_int_in(
+        "OnDemandRotationIntervalDays",
+        *shared::key_tags::ON_DEMAND_INTERVAL_DAYS.start(),
+        *shared::key_tags::ON_DEMAND_INTERVAL_DAYS.end(),
+    )?;
     if on_demand.is_some() && !rotatable {
         return Err(props.error(
             "OnDemandRotationIntervalDays",

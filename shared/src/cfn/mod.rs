@@ -4,7 +4,6 @@
 //! between them. [`run`] does everything else: decoding, the deadline, panics, the response
 //! size limit and the PUT to the ResponseURL.
 
-mod catch_unwind;
 mod event;
 mod named;
 mod response;

@@ -1,10 +1,10 @@
 //! The runner: exactly one response for every event, whatever the handler does.
 
-use super::catch_unwind::{CatchUnwind, panic_message};
 use super::event::{self, Envelope, Request, RequestType, redact_url};
 use super::response::{ResponseBody, Status};
 use super::sender::send_response;
 use super::{FAILED_CREATE_PREFIX, Outcome, Provider};
+use crate::catch_unwind::{CatchUnwind, panic_message};
 use crate::error::{InvocationError, ResourceError};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};

@@ -6,6 +6,7 @@ use aws_sdk_kms::types::{KeyMetadata, KeyState};
 use serde_json::Value;
 use std::collections::HashMap;
 
+#[derive(Clone)]
 pub struct KmsView {
     pub kms: Client,
 }
@@ -137,12 +138,14 @@ impl KmsView {
     pub async fn all_keys(&self) -> Vec<String> {
         self.kms
             .list_keys()
+            .into_paginator()
+            .items()
             .send()
+            .collect::<Result<Vec<_>, _>>()
             .await
             .expect("ListKeys")
-            .keys()
-            .iter()
-            .filter_map(|k| k.key_id().map(str::to_owned))
+            .into_iter()
+            .filter_map(|k| k.key_id)
             .collect()
     }
 
@@ -158,5 +161,75 @@ impl KmsView {
             }
         }
         live
+    }
+}
+
+/// A key made directly with the SDK, the way a user or another tool would have made it.
+#[derive(Default)]
+pub struct NewKey<'a> {
+    pub spec: Option<&'a str>,
+    pub usage: Option<&'a str>,
+    pub origin: Option<&'a str>,
+    pub alias: Option<&'a str>,
+    pub tags: &'a [(&'a str, &'a str)],
+    pub rotation: bool,
+    pub policy: Option<Value>,
+    pub multi_region: bool,
+}
+
+impl KmsView {
+    pub async fn create(&self, key: NewKey<'_>) -> String {
+        use aws_sdk_kms::types::{KeySpec, KeyUsageType, OriginType, Tag};
+        let tags: Vec<Tag> = key
+            .tags
+            .iter()
+            .map(|(k, v)| {
+                Tag::builder()
+                    .tag_key(*k)
+                    .tag_value(*v)
+                    .build()
+                    .expect("tag")
+            })
+            .collect();
+        let mut request = self
+            .kms
+            .create_key()
+            .set_tags(Some(tags))
+            .multi_region(key.multi_region)
+            .set_policy(key.policy.map(|p| p.to_string()));
+        if let Some(spec) = key.spec {
+            request = request.key_spec(KeySpec::from(spec));
+        }
+        if let Some(usage) = key.usage {
+            request = request.key_usage(KeyUsageType::from(usage));
+        }
+        if let Some(origin) = key.origin {
+            request = request.origin(OriginType::from(origin));
+        }
+        let id = request
+            .send()
+            .await
+            .expect("CreateKey")
+            .key_metadata
+            .expect("metadata")
+            .key_id;
+        if key.rotation {
+            self.kms
+                .enable_key_rotation()
+                .key_id(&id)
+                .send()
+                .await
+                .expect("EnableKeyRotation");
+        }
+        if let Some(alias) = key.alias {
+            self.kms
+                .create_alias()
+                .alias_name(alias)
+                .target_key_id(&id)
+                .send()
+                .await
+                .expect("CreateAlias");
+        }
+        id
     }
 }

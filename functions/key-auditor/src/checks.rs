@@ -1,0 +1,209 @@
+//! The audit's checks (DESIGN.md §5), judged from what KMS said about one key. Pure, so each
+//! rule, and each case where a check must stay silent, is unit-tested.
+
+use aws_sdk_kms::types::{KeyMetadata, KeyState};
+use serde::Serialize;
+use serde_json::Value;
+use shared::key_policy::{principals, public_statements, statements};
+use shared::kms_scan::rotation_eligibility;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    RotationDisabled,
+    PublicKeyPolicy,
+    BroadKeyAccess,
+    PendingDeletion,
+    DisabledKey,
+    MultiRegionKey,
+    MissingAlias,
+    MissingRequiredTags,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+impl Check {
+    pub const ALL: [Check; 8] = [
+        Check::RotationDisabled,
+        Check::PublicKeyPolicy,
+        Check::BroadKeyAccess,
+        Check::PendingDeletion,
+        Check::DisabledKey,
+        Check::MultiRegionKey,
+        Check::MissingAlias,
+        Check::MissingRequiredTags,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Check::RotationDisabled => "rotation-disabled",
+            Check::PublicKeyPolicy => "public-key-policy",
+            Check::BroadKeyAccess => "broad-key-access",
+            Check::PendingDeletion => "pending-deletion",
+            Check::DisabledKey => "disabled-key",
+            Check::MultiRegionKey => "multi-region-key",
+            Check::MissingAlias => "missing-alias",
+            Check::MissingRequiredTags => "missing-required-tags",
+        }
+    }
+
+    pub fn severity(self) -> Severity {
+        match self {
+            Check::PublicKeyPolicy | Check::PendingDeletion => Severity::Critical,
+            Check::RotationDisabled | Check::BroadKeyAccess => Severity::High,
+            Check::MultiRegionKey => Severity::Medium,
+            Check::DisabledKey | Check::MissingAlias | Check::MissingRequiredTags => Severity::Low,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub key_id: String,
+    pub arn: String,
+    pub check: Check,
+    pub severity: Severity,
+    pub detail: String,
+}
+
+/// What the auditor read about one customer-managed key.
+#[derive(Debug, Clone)]
+pub struct KeyFacts {
+    pub key: KeyMetadata,
+    /// `None` when the key cannot rotate, so rotation was not asked.
+    pub rotation_enabled: Option<bool>,
+    pub policy: Option<Value>,
+    pub aliases: Vec<String>,
+    /// `None` when no tags are required, so they were not read.
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// Whether rotation must be asked about: only keys KMS can rotate, so asymmetric, HMAC,
+/// imported and custom-key-store keys never get `rotation-disabled`.
+pub fn rotation_applies(key: &KeyMetadata) -> bool {
+    rotation_eligibility(key).is_ok()
+}
+
+fn actions(statement: &Value) -> Vec<&str> {
+    match statement.get("Action") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn is_account_root(principal: &str, account: &str) -> bool {
+    principal == account || {
+        let parts: Vec<&str> = principal.split(':').collect();
+        matches!(parts.as_slice(), ["arn", _, "iam", "", a, "root"] if *a == account)
+    }
+}
+
+/// Allow statements granting every KMS action to someone other than the key's account root.
+fn broad_grants(policy: &Value, account: &str) -> Vec<String> {
+    statements(policy)
+        .into_iter()
+        .enumerate()
+        .filter(|(_, s)| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+        .filter(|(_, s)| {
+            actions(s)
+                .iter()
+                .any(|a| *a == "*" || a.eq_ignore_ascii_case("kms:*"))
+        })
+        .flat_map(|(index, s)| {
+            principals(s)
+                .into_iter()
+                .filter(|p| !is_account_root(p, account))
+                .map(move |p| format!("Statement[{index}] grants kms:* to {p}"))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+pub fn judge(facts: &KeyFacts, required_tags: &[String]) -> Vec<Finding> {
+    let key = &facts.key;
+    let account = key.aws_account_id().unwrap_or_default();
+    let mut found: Vec<(Check, String)> = Vec::new();
+    if facts.rotation_enabled == Some(false) {
+        found.push((
+            Check::RotationDisabled,
+            "automatic key rotation is off".to_owned(),
+        ));
+    }
+    if let Some(policy) = &facts.policy {
+        for index in public_statements(policy) {
+            found.push((
+                Check::PublicKeyPolicy,
+                format!("Statement[{index}] allows everyone with no restricting condition"),
+            ));
+        }
+        for grant in broad_grants(policy, account) {
+            found.push((Check::BroadKeyAccess, grant));
+        }
+    }
+    match key.key_state() {
+        Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion) => {
+            let when = key
+                .deletion_date()
+                .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+                .unwrap_or_else(|| "a date KMS did not give".to_owned());
+            found.push((
+                Check::PendingDeletion,
+                format!("scheduled for deletion on {when}"),
+            ));
+        }
+        Some(KeyState::Disabled) => {
+            found.push((Check::DisabledKey, "the key is disabled".to_owned()))
+        }
+        _ => {}
+    }
+    if key.multi_region() == Some(true) {
+        let kind = key
+            .multi_region_configuration()
+            .and_then(|c| c.multi_region_key_type())
+            .map_or("multi-Region", |t| t.as_str());
+        found.push((
+            Check::MultiRegionKey,
+            format!("{kind} multi-Region key: its material is shared with other Regions"),
+        ));
+    }
+    if facts.aliases.is_empty() {
+        found.push((Check::MissingAlias, "the key has no alias".to_owned()));
+    }
+    if let Some(tags) = &facts.tags {
+        let missing: Vec<&str> = required_tags
+            .iter()
+            .filter(|t| !tags.contains_key(*t))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            found.push((
+                Check::MissingRequiredTags,
+                format!("missing tags: {}", missing.join(", ")),
+            ));
+        }
+    }
+    found
+        .into_iter()
+        .map(|(check, detail)| Finding {
+            key_id: key.key_id().to_owned(),
+            arn: key.arn().unwrap_or_default().to_owned(),
+            check,
+            severity: check.severity(),
+            detail,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "checks_tests.rs"]
+mod tests;

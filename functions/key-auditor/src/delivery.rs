@@ -1,0 +1,134 @@
+//! Where the report goes besides the return value: CloudWatch metrics for the dashboard, and a
+//! readable summary on the report topic.
+
+use crate::Report;
+use crate::checks::Check;
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+use shared::error::describe_aws_error;
+
+/// SNS subjects hold at most 100 characters.
+const MAX_SUBJECT: usize = 100;
+/// Findings listed one by one in the message; the rest are counted.
+const MAX_LISTED: usize = 200;
+
+pub fn metric_data(report: &Report) -> Vec<MetricDatum> {
+    let mut data = vec![
+        MetricDatum::builder()
+            .metric_name("KeysScanned")
+            .value(report.keys_scanned as f64)
+            .unit(StandardUnit::Count)
+            .build(),
+        MetricDatum::builder()
+            .metric_name("CompliancePercent")
+            .value(report.compliance_percent)
+            .unit(StandardUnit::Percent)
+            .build(),
+    ];
+    for check in Check::ALL {
+        let count = report.summary.get(check.id()).copied().unwrap_or(0);
+        data.push(
+            MetricDatum::builder()
+                .metric_name("Findings")
+                .dimensions(Dimension::builder().name("Check").value(check.id()).build())
+                .value(count as f64)
+                .unit(StandardUnit::Count)
+                .build(),
+        );
+    }
+    data
+}
+
+pub async fn put_metrics(
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    namespace: &str,
+    report: &Report,
+) -> Result<(), String> {
+    cloudwatch
+        .put_metric_data()
+        .namespace(namespace)
+        .set_metric_data(Some(metric_data(report)))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("PutMetricData to {namespace}: {}", describe_aws_error(&e)))
+}
+
+pub fn subject(report: &Report) -> String {
+    let subject = format!(
+        "KMS key audit: {} findings on {} keys, {}% compliant",
+        report.findings.len(),
+        report.keys_scanned,
+        report.compliance_percent
+    );
+    subject.chars().take(MAX_SUBJECT).collect()
+}
+
+pub fn message(report: &Report) -> String {
+    let mut lines = vec![
+        "stackhand key-auditor".to_owned(),
+        format!(
+            "Keys scanned: {} ({} customer-managed, {} AWS-managed)",
+            report.keys_scanned, report.customer_keys, report.aws_managed_keys
+        ),
+        format!(
+            "Compliant: {}% of the customer-managed keys",
+            report.compliance_percent
+        ),
+        String::new(),
+        "Findings by check:".to_owned(),
+    ];
+    for check in Check::ALL {
+        let count = report.summary.get(check.id()).copied().unwrap_or(0);
+        lines.push(format!(
+            "  {:<22} {:>5}  ({:?})",
+            check.id(),
+            count,
+            check.severity()
+        ));
+    }
+    if !report.findings.is_empty() {
+        lines.push(String::new());
+        lines.push("Findings:".to_owned());
+        for f in report.findings.iter().take(MAX_LISTED) {
+            lines.push(format!(
+                "  [{:?}] {} {}: {}",
+                f.severity,
+                f.check.id(),
+                f.key_id,
+                f.detail
+            ));
+        }
+        if report.findings.len() > MAX_LISTED {
+            lines.push(format!(
+                "  ... and {} more in the function's output",
+                report.findings.len() - MAX_LISTED
+            ));
+        }
+    }
+    if !report.errors.is_empty() {
+        lines.push(String::new());
+        lines.push(format!(
+            "Keys that could not be read: {}",
+            report.errors.len()
+        ));
+        for e in report.errors.iter().take(MAX_LISTED) {
+            lines.push(format!("  {}: {}", e.key_id, e.error));
+        }
+    }
+    lines.join("\n")
+}
+
+pub async fn publish_summary(
+    sns: &aws_sdk_sns::Client,
+    topic: &str,
+    report: &Report,
+) -> Result<(), String> {
+    sns.publish()
+        .topic_arn(topic)
+        .subject(subject(report))
+        .message(message(report))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("Publish to {topic}: {}", describe_aws_error(&e)))
+}

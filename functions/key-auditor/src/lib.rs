@@ -1,0 +1,271 @@
+//! key-auditor: on a schedule, judges every KMS key in the account against the checks of
+//! DESIGN.md §5, returns the report, publishes a summary to REPORT_TOPIC_ARN and puts the
+//! audit metrics. At most 3 KMS calls per key (4 with REQUIRED_TAGS), bounded concurrency.
+
+pub mod checks;
+pub mod delivery;
+
+use aws_config::SdkConfig;
+use aws_sdk_kms::Client;
+use checks::{Check, Finding, KeyFacts};
+use lambda_runtime::Diagnostic;
+use serde::Serialize;
+use serde_json::Value;
+use shared::kms_scan::{self, KmsCallError, is_aws_managed};
+use shared::settings::{SettingError, Settings};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+pub const DEFAULT_NAMESPACE: &str = "Stackhand/KeyAudit";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    pub report_topic_arn: Option<String>,
+    pub namespace: String,
+    pub required_tags: Vec<String>,
+    pub concurrency: usize,
+}
+
+impl AuditSettings {
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Settings<F>) -> Result<Self, SettingError> {
+        Ok(AuditSettings {
+            report_topic_arn: env.text("REPORT_TOPIC_ARN"),
+            namespace: env
+                .text("METRIC_NAMESPACE")
+                .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
+            required_tags: env.list("REQUIRED_TAGS"),
+            // The range fits a usize.
+            concurrency: env.int("CONCURRENCY", 16, 1..=64)? as usize,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Input(#[from] shared::schedule::NotASchedule),
+    #[error("could not list the account's keys: {0}")]
+    Listing(KmsCallError),
+    #[error("the audit ran ({0}), but its results were not delivered: {1}")]
+    Delivery(String, String),
+}
+
+impl From<AuditError> for Diagnostic {
+    fn from(err: AuditError) -> Diagnostic {
+        let error_type = match err {
+            AuditError::Input(_) => "Stackhand.NotAScheduledEvent",
+            AuditError::Listing(_) => "Stackhand.KmsListingFailed",
+            AuditError::Delivery(..) => "Stackhand.ReportNotDelivered",
+        };
+        Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+/// A key the audit could not read; it is not counted as compliant or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyError {
+    pub key_id: String,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub keys_scanned: usize,
+    pub customer_keys: usize,
+    pub aws_managed_keys: usize,
+    /// Customer-managed keys without findings, of those audited.
+    pub compliance_percent: f64,
+    pub findings: Vec<Finding>,
+    /// Every check, with its count (zero included).
+    pub summary: BTreeMap<&'static str, usize>,
+    pub errors: Vec<KeyError>,
+}
+
+impl Report {
+    pub fn new(scanned: usize, outcomes: Vec<KeyOutcome>) -> Self {
+        let mut findings = Vec::new();
+        let mut errors = Vec::new();
+        let (mut customer, mut managed, mut clean) = (0, 0, 0);
+        for outcome in outcomes {
+            match outcome {
+                KeyOutcome::AwsManaged => managed += 1,
+                KeyOutcome::Judged(found) => {
+                    customer += 1;
+                    if found.is_empty() {
+                        clean += 1;
+                    }
+                    findings.extend(found);
+                }
+                KeyOutcome::Unreadable(err) => errors.push(err),
+            }
+        }
+        let summary = Check::ALL
+            .iter()
+            .map(|c| (c.id(), findings.iter().filter(|f| f.check == *c).count()))
+            .collect();
+        let compliance_percent = if customer == 0 {
+            100.0
+        } else {
+            (clean as f64 * 1000.0 / customer as f64).round() / 10.0
+        };
+        Report {
+            keys_scanned: scanned,
+            customer_keys: customer,
+            aws_managed_keys: managed,
+            compliance_percent,
+            findings,
+            summary,
+            errors,
+        }
+    }
+}
+
+pub enum KeyOutcome {
+    AwsManaged,
+    Judged(Vec<Finding>),
+    Unreadable(KeyError),
+}
+
+#[derive(Clone)]
+pub struct KeyAuditor {
+    kms: Client,
+    sns: aws_sdk_sns::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    settings: Arc<AuditSettings>,
+}
+
+impl KeyAuditor {
+    pub fn new(config: &SdkConfig, kms: Client, settings: AuditSettings) -> Self {
+        KeyAuditor {
+            kms,
+            sns: aws_sdk_sns::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            settings: Arc::new(settings),
+        }
+    }
+
+    /// Reads the settings from the environment and builds the clients once.
+    pub fn from_config(config: &SdkConfig) -> Result<Self, String> {
+        let settings = AuditSettings::read(&Settings::from_env()).map_err(|e| e.to_string())?;
+        Ok(KeyAuditor::new(config, Client::new(config), settings))
+    }
+
+    pub async fn handle(&self, event: Value) -> Result<Value, AuditError> {
+        let run = shared::schedule::parse(&event)?;
+        let report = self.audit(run.key_ids).await?;
+        tracing::info!(
+            keys = report.keys_scanned,
+            findings = report.findings.len(),
+            compliance_percent = report.compliance_percent,
+            unreadable = report.errors.len(),
+            "audit done"
+        );
+        let summary = format!(
+            "{} findings on {} keys",
+            report.findings.len(),
+            report.keys_scanned
+        );
+        delivery::put_metrics(&self.cloudwatch, &self.settings.namespace, &report)
+            .await
+            .map_err(|e| AuditError::Delivery(summary.clone(), e))?;
+        if let Some(topic) = &self.settings.report_topic_arn {
+            delivery::publish_summary(&self.sns, topic, &report)
+                .await
+                .map_err(|e| AuditError::Delivery(summary, e))?;
+        }
+        Ok(serde_json::to_value(&report).unwrap_or_default())
+    }
+
+    /// Audits `key_ids`, or every key in the account.
+    pub async fn audit(&self, key_ids: Option<Vec<String>>) -> Result<Report, AuditError> {
+        let ids = match key_ids {
+            Some(ids) => ids,
+            None => kms_scan::key_ids(&self.kms)
+                .await
+                .map_err(AuditError::Listing)?,
+        };
+        let aliases = Arc::new(
+            kms_scan::aliases_by_key(&self.kms)
+                .await
+                .map_err(AuditError::Listing)?,
+        );
+        let scanned = ids.len();
+        let outcomes = kms_scan::bounded(ids, self.settings.concurrency, |id| {
+            let auditor = self.clone();
+            let aliases = aliases.clone();
+            async move {
+                match auditor.facts(&id, &aliases).await {
+                    Ok(None) => KeyOutcome::AwsManaged,
+                    Ok(Some(facts)) => {
+                        KeyOutcome::Judged(checks::judge(&facts, &auditor.settings.required_tags))
+                    }
+                    Err(err) => {
+                        tracing::warn!(key_id = id, error = %err, "key not audited");
+                        KeyOutcome::Unreadable(KeyError {
+                            key_id: id,
+                            error: err.to_string(),
+                        })
+                    }
+                }
+            }
+        })
+        .await;
+        Ok(Report::new(scanned, outcomes))
+    }
+
+    /// DescribeKey, then GetKeyRotationStatus (keys KMS can rotate) and GetKeyPolicy; tags only
+    /// when some are required. `None` for AWS-managed keys, which are counted, not judged.
+    async fn facts(
+        &self,
+        key_id: &str,
+        aliases: &HashMap<String, Vec<String>>,
+    ) -> Result<Option<KeyFacts>, KmsCallError> {
+        let key = kms_scan::describe(&self.kms, key_id).await?;
+        if is_aws_managed(&key) {
+            return Ok(None);
+        }
+        let rotation_enabled = if checks::rotation_applies(&key) {
+            let status = self
+                .kms
+                .get_key_rotation_status()
+                .key_id(key_id)
+                .send()
+                .await
+                .map_err(|e| KmsCallError::new("GetKeyRotationStatus", key_id, &e))?;
+            Some(status.key_rotation_enabled())
+        } else {
+            None
+        };
+        let policy = self
+            .kms
+            .get_key_policy()
+            .key_id(key_id)
+            .policy_name("default")
+            .send()
+            .await
+            .map_err(|e| KmsCallError::new("GetKeyPolicy", key_id, &e))?
+            .policy
+            .and_then(|text| serde_json::from_str(&text).ok());
+        let tags = if self.settings.required_tags.is_empty() {
+            None
+        } else {
+            Some(kms_scan::tags(&self.kms, key_id).await?)
+        };
+        Ok(Some(KeyFacts {
+            aliases: aliases.get(key.key_id()).cloned().unwrap_or_default(),
+            key,
+            rotation_enabled,
+            policy,
+            tags,
+        }))
+    }
+}
+
+#[cfg(test)]
+#[path = "throttling_tests.rs"]
+mod throttling_tests;

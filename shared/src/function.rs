@@ -1,0 +1,61 @@
+//! The runner for event-driven functions (alarm-router, key-rotator, key-auditor): JSON logs,
+//! SDK clients built once on the first event with panics caught, then the Lambda loop.
+
+use crate::catch_unwind::{CatchUnwind, panic_message};
+use aws_config::SdkConfig;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+use std::future::Future;
+
+/// The error an invocation returns when the function could not set itself up.
+pub fn setup_failed(message: &str) -> Diagnostic {
+    Diagnostic {
+        error_type: "Stackhand.SetupFailed".to_owned(),
+        error_message: message.to_owned(),
+    }
+}
+
+/// Runs `handler` for every event, on state `build` makes once (cheap to clone: SDK clients
+/// are shared handles). Start-up stays at what the
+/// Runtime API's first poll needs; loading credentials and the TLS trust store waits for the
+/// first event, and a failure there fails each event with the reason instead of the process.
+pub async fn run_function<S, B, H, Fut, E>(
+    build: B,
+    handler: H,
+) -> Result<(), lambda_runtime::Error>
+where
+    S: Clone,
+    B: Fn(&SdkConfig) -> Result<S, String>,
+    H: Fn(S, LambdaEvent<Value>) -> Fut,
+    Fut: Future<Output = Result<Value, E>>,
+    E: Into<Diagnostic>,
+{
+    crate::logging::init();
+    let state: tokio::sync::OnceCell<Result<S, String>> = tokio::sync::OnceCell::new();
+    let setup = || async {
+        let built = CatchUnwind::new(async {
+            match crate::aws::load().await {
+                Ok(config) => build(&config),
+                Err(err) => Err(err.to_string()),
+            }
+        })
+        .await;
+        built.unwrap_or_else(|panic| {
+            Err(format!("setup panicked: {}", panic_message(panic.as_ref())))
+        })
+    };
+    lambda_runtime::run(lambda_runtime::service_fn(|event: LambdaEvent<Value>| {
+        let state = &state;
+        let handler = &handler;
+        async move {
+            match state.get_or_init(setup).await {
+                Ok(state) => handler(state.clone(), event).await.map_err(Into::into),
+                Err(message) => {
+                    tracing::error!(error = %message, "setup failed");
+                    Err(setup_failed(message))
+                }
+            }
+        }
+    }))
+    .await
+}

@@ -1,0 +1,310 @@
+//! key-auditor end to end: an account with one key for every check, plus 120 good keys so that
+//! listing crosses pages. The findings must be exactly the expected set: no miss, no extra.
+
+mod common;
+
+use common::kms::{KmsView, NewKey};
+use key_auditor::{AuditSettings, DEFAULT_NAMESPACE, KeyAuditor};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+const FURTHER_KEYS: usize = 120;
+
+fn root_policy(account: &str, extra: Value) -> Value {
+    let mut statements = vec![
+        json!({"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{account}:root")}, "Action": "kms:*", "Resource": "*"}),
+    ];
+    if !extra.is_null() {
+        statements.push(extra);
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+struct Setup {
+    account: e2e::Account,
+    kms: KmsView,
+    /// `(key id, check)` pairs the audit must report.
+    expected: BTreeSet<(String, String)>,
+    total: usize,
+}
+
+async fn setup() -> Setup {
+    let account = e2e::emulator().new_account().await;
+    let kms = KmsView::new(&account.config);
+    let owner: &[(&str, &str)] = &[("owner", "platform")];
+    let id = account.id.clone();
+    let good = |alias: &'static str| NewKey {
+        alias: Some(alias),
+        tags: owner,
+        rotation: true,
+        policy: Some(root_policy(&id, Value::Null)),
+        ..NewKey::default()
+    };
+    let mut expected = BTreeSet::new();
+    let mut expect = |key: &str, check: &str| {
+        expected.insert((key.to_owned(), check.to_owned()));
+    };
+
+    kms.create(good("alias/good")).await;
+    let rotation_off = kms
+        .create(NewKey {
+            rotation: false,
+            ..good("alias/rotation-off")
+        })
+        .await;
+    expect(&rotation_off, "rotation-disabled");
+    let public = kms
+        .create(NewKey { policy: Some(root_policy(&id, json!({"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}))), ..good("alias/public") })
+        .await;
+    expect(&public, "public-key-policy");
+    kms.create(NewKey {
+        policy: Some(root_policy(&id, json!({"Sid": "ThroughEc2", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+            "Condition": {"StringEquals": {"kms:CallerAccount": id, "kms:ViaService": "ec2.us-east-1.amazonaws.com"}}}))),
+        ..good("alias/restricted-public")
+    })
+    .await;
+    let broad = kms
+        .create(NewKey { policy: Some(root_policy(&id, json!({"Sid": "Ops", "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{id}:role/ops")}, "Action": "kms:*", "Resource": "*"}))), ..good("alias/broad") })
+        .await;
+    expect(&broad, "broad-key-access");
+    let pending = kms.create(good("alias/pending")).await;
+    kms.kms
+        .schedule_key_deletion()
+        .key_id(&pending)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .expect("schedule");
+    expect(&pending, "pending-deletion");
+    let disabled = kms.create(good("alias/disabled")).await;
+    kms.kms
+        .disable_key()
+        .key_id(&disabled)
+        .send()
+        .await
+        .expect("disable");
+    expect(&disabled, "disabled-key");
+    let multi = kms
+        .create(NewKey {
+            multi_region: true,
+            ..good("alias/multi")
+        })
+        .await;
+    expect(&multi, "multi-region-key");
+    let rsa = kms
+        .create(NewKey {
+            spec: Some("RSA_2048"),
+            usage: Some("SIGN_VERIFY"),
+            alias: None,
+            rotation: false,
+            ..good("unused")
+        })
+        .await;
+    expect(&rsa, "missing-alias");
+    let hmac = kms
+        .create(NewKey {
+            spec: Some("HMAC_256"),
+            usage: Some("GENERATE_VERIFY_MAC"),
+            rotation: false,
+            tags: &[],
+            ..good("alias/hmac")
+        })
+        .await;
+    expect(&hmac, "missing-required-tags");
+    let fleet = (0..FURTHER_KEYS)
+        .map(|i| (kms.clone(), id.clone(), i))
+        .collect();
+    shared::kms_scan::bounded(fleet, 8, |(kms, id, i)| async move {
+        let alias = format!("alias/fleet-{i:03}");
+        kms.create(NewKey {
+            alias: Some(&alias),
+            tags: &[("owner", "platform")],
+            rotation: true,
+            policy: Some(root_policy(&id, Value::Null)),
+            ..NewKey::default()
+        })
+        .await
+    })
+    .await;
+    Setup {
+        account,
+        kms,
+        expected,
+        total: 10 + FURTHER_KEYS,
+    }
+}
+
+fn settings(topic: Option<String>) -> AuditSettings {
+    AuditSettings {
+        report_topic_arn: topic,
+        namespace: DEFAULT_NAMESPACE.to_owned(),
+        required_tags: vec!["owner".to_owned()],
+        concurrency: 16,
+    }
+}
+
+fn found(report: &Value) -> BTreeSet<(String, String)> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["keyId"].as_str().unwrap_or_default().to_owned(),
+                f["check"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_check_fires_on_its_key_and_nowhere_else() {
+    let setup = setup().await;
+    let sns = aws_sdk_sns::Client::new(&setup.account.config);
+    let sqs = aws_sdk_sqs::Client::new(&setup.account.config);
+    let topic = sns
+        .create_topic()
+        .name("key-audit")
+        .send()
+        .await
+        .expect("topic")
+        .topic_arn
+        .expect("arn");
+    let queue = sqs
+        .create_queue()
+        .queue_name("audit-inbox")
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    let queue_arn = format!("arn:aws:sqs:us-east-1:{}:audit-inbox", setup.account.id);
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(&queue_arn)
+        .send()
+        .await
+        .expect("subscribe");
+
+    let auditor = KeyAuditor::new(
+        &setup.account.config,
+        setup.kms.kms.clone(),
+        settings(Some(topic)),
+    );
+    let event =
+        json!({"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"});
+    let report = auditor.handle(event).await.expect("audit");
+
+    assert_eq!(
+        report["keysScanned"], setup.total,
+        "every page of ListKeys was read"
+    );
+    assert_eq!(found(&report), setup.expected, "{:#}", report["findings"]);
+    assert_eq!(report["errors"], json!([]));
+    let summary = &report["summary"];
+    for check in [
+        "rotation-disabled",
+        "public-key-policy",
+        "broad-key-access",
+        "pending-deletion",
+        "disabled-key",
+        "multi-region-key",
+        "missing-alias",
+        "missing-required-tags",
+    ] {
+        assert_eq!(summary[check], 1, "{check}: {summary}");
+    }
+    let customer = report["customerKeys"].as_u64().expect("count") as f64;
+    let expected_percent = ((customer - 8.0) * 1000.0 / customer).round() / 10.0;
+    assert_eq!(report["compliancePercent"], expected_percent);
+    let public = report["findings"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|f| f["check"] == "public-key-policy")
+        .expect("public");
+    assert_eq!(public["severity"], "critical");
+
+    // The summary arrived on the topic.
+    let messages = sqs
+        .receive_message()
+        .queue_url(&queue)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .expect("receive");
+    let body: Value =
+        serde_json::from_str(messages.messages()[0].body().expect("body")).expect("SNS envelope");
+    assert!(
+        body["Subject"]
+            .as_str()
+            .expect("subject")
+            .starts_with("KMS key audit: 8 findings on 130 keys"),
+        "{body}"
+    );
+    let text = body["Message"].as_str().expect("message");
+    assert!(
+        text.contains("public-key-policy")
+            && text.contains(&setup.expected.iter().next().expect("one").0),
+        "{text}"
+    );
+
+    // And the metrics went to CloudWatch.
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&setup.account.config);
+    let metrics = cloudwatch
+        .list_metrics()
+        .namespace(DEFAULT_NAMESPACE)
+        .send()
+        .await
+        .expect("list metrics");
+    let names: BTreeSet<String> = metrics
+        .metrics()
+        .iter()
+        .filter_map(|m| m.metric_name().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        names,
+        ["CompliancePercent", "Findings", "KeysScanned"]
+            .map(String::from)
+            .into()
+    );
+    let by_check = metrics
+        .metrics()
+        .iter()
+        .filter(|m| m.metric_name() == Some("Findings"))
+        .count();
+    assert_eq!(by_check, 8, "one Findings series per check");
+}
+
+#[tokio::test]
+async fn an_rsa_key_gets_no_rotation_finding_and_a_key_list_narrows_the_run() {
+    let account = e2e::emulator().new_account().await;
+    let kms = KmsView::new(&account.config);
+    let rsa = kms
+        .create(NewKey {
+            spec: Some("RSA_4096"),
+            usage: Some("ENCRYPT_DECRYPT"),
+            ..NewKey::default()
+        })
+        .await;
+    kms.create(NewKey::default()).await;
+    let auditor = KeyAuditor::new(
+        &account.config,
+        kms.kms.clone(),
+        AuditSettings {
+            required_tags: Vec::new(),
+            ..settings(None)
+        },
+    );
+    let report = auditor
+        .handle(json!({"keyIds": [rsa]}))
+        .await
+        .expect("audit");
+    assert_eq!(report["keysScanned"], 1);
+    assert_eq!(
+        found(&report),
+        [(rsa.clone(), "missing-alias".to_owned())].into(),
+        "no rotation finding on an RSA key"
+    );
+}
