@@ -147,6 +147,57 @@ async fn the_kms_provider_binary_creates_and_schedules_a_key() {
     assert!(!function.output().contains(SECRET_SIGNATURE));
 }
 
+/// The sample events of a scheduled function, each run through the real binary.
+async fn run_samples(binary_name: &str, extra_env: &[(&str, &str)]) -> Vec<(String, Completion)> {
+    let account = emulator().new_account().await;
+    let api = RuntimeApi::start().await;
+    let mut env = account.lambda_env();
+    env.extend(extra_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let _function = api.spawn(&binary("debug", binary_name), &env);
+    let dir = e2e::emulator::workspace_root().join("events").join(binary_name);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("samples")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    let mut results = Vec::new();
+    for name in names {
+        let text = std::fs::read_to_string(dir.join(&name)).expect("sample");
+        let event: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        results.push((name, api.invoke(event, TIMEOUT).await));
+    }
+    results
+}
+
+#[tokio::test]
+async fn the_scheduled_binaries_answer_every_sample_event() {
+    for (binary_name, field) in [("key-rotator", "actions"), ("key-auditor", "findings")] {
+        let results = run_samples(binary_name, &[("DRY_RUN", "true")]).await;
+        assert!(results.len() >= 3, "{binary_name}: {}", results.len());
+        for (name, completion) in results {
+            let Completion::Response(report) = completion else {
+                panic!("{binary_name} {name}: {completion:?}");
+            };
+            assert!(report[field].is_array(), "{binary_name} {name}: {report}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bad_setting_fails_each_invocation_with_its_name() {
+    let results = run_samples("key-auditor", &[("CONCURRENCY", "0")]).await;
+    for (name, completion) in results {
+        let Completion::Error(error) = completion else {
+            panic!("{name}: {completion:?}");
+        };
+        assert_eq!(error["errorType"], "Stackhand.SetupFailed", "{error}");
+        assert_eq!(
+            error["errorMessage"],
+            "CONCURRENCY must be a whole number from 1 to 64, got \"0\""
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_binary_without_a_region_still_answers_failed() {
     let (_account, listener, events, api, _function) =

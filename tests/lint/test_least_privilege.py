@@ -21,6 +21,8 @@ CLIENTS = {
     "ecs-provider": {"ecs": "ecs"},
     # `client` is a replica Region's KMS client.
     "kms-provider": {"kms": "kms", "client": "kms"},
+    "key-rotator": {"kms": "kms"},
+    "key-auditor": {"kms": "kms", "sns": "sns", "cloudwatch": "cloudwatch"},
 }
 
 # Granted but not called from the code, each with its reason.
@@ -33,7 +35,15 @@ PLATFORM_ACTIONS = {
     "servicediscovery:GetNamespace": "ECS reads the Service Connect namespace",
     "servicediscovery:GetOperation": "ECS waits for the namespace creation",
     "iam:CreateServiceLinkedRole": "the first cluster in an account creates AWSServiceRoleForECS",
+    "sqs:SendMessage": "Lambda's on-failure destination for asynchronous invocations",
+    "kms:GenerateDataKey": "SNS and SQS encrypt what the function sends to the platform key's topic and queue",
+    "kms:Decrypt": "SNS and SQS encrypt what the function sends to the platform key's topic and queue",
 }
+
+# Shared modules whose functions make SDK calls on a client the function passes in; a function
+# is charged with the calls of exactly the shared functions it uses (`kms_scan::describe(`).
+SHARED_MODULES = {"kms_scan": os.path.join(ROOT, "shared", "src", "kms_scan.rs")}
+SHARED_USE = re.compile(r"\b(" + "|".join(SHARED_MODULES) + r")::(\w+)\s*\(")
 
 CALL = re.compile(r"\b(\w+)\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)", re.S)
 
@@ -42,17 +52,33 @@ def pascal(snake: str) -> str:
     return "".join(part.capitalize() for part in snake.split("_"))
 
 
+def function_body(path: str, name: str) -> str:
+    """The text of `fn name` in a Rust file: from its signature to the closing brace at column 0."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    match = re.search(r"^pub (?:async )?fn " + re.escape(name) + r"\b", text, re.M)
+    if match is None:
+        raise AssertionError(f"{path} has no pub fn {name}")
+    end = text.find("\n}\n", match.start())
+    return text[match.start() : end]
+
+
 def calls_in(binary: str) -> set[str]:
     clients = CLIENTS[binary]
     found = set()
     src = os.path.join(ROOT, "functions", binary, "src")
+    texts = []
     for name in os.listdir(src):
         if not name.endswith(".rs") or name.endswith("_tests.rs"):
             continue
         with open(os.path.join(src, name), encoding="utf-8") as f:
-            for field, operation in CALL.findall(f.read()):
-                if field in clients:
-                    found.add(f"{clients[field]}:{pascal(operation)}")
+            texts.append(f.read())
+    for module, function in {u for t in texts for u in SHARED_USE.findall(t)}:
+        texts.append(function_body(SHARED_MODULES[module], function))
+    for text in texts:
+        for field, operation in CALL.findall(text):
+            if field in clients:
+                found.add(f"{clients[field]}:{pascal(operation)}")
     return found
 
 
@@ -119,6 +145,11 @@ class ScannerSelfTest(unittest.TestCase):
         code = "store\n            .kms\n            .create_key()"
         self.assertIn(("kms", "create_key"), CALL.findall(code))
         self.assertEqual(pascal("put_cluster_capacity_providers"), "PutClusterCapacityProviders")
+
+    def test_shared_functions_are_charged_to_the_functions_that_use_them(self) -> None:
+        self.assertIn("kms:ListKeys", calls_in("key-rotator"))
+        self.assertNotIn("kms:ListAliases", calls_in("key-rotator"))
+        self.assertIn("kms:ListAliases", calls_in("key-auditor"))
 
 
 if __name__ == "__main__":
