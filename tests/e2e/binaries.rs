@@ -147,14 +147,27 @@ async fn the_kms_provider_binary_creates_and_schedules_a_key() {
     assert!(!function.output().contains(SECRET_SIGNATURE));
 }
 
-/// The sample events of a scheduled function, each run through the real binary.
+/// The sample events of an event function, each run through the real binary.
 async fn run_samples(binary_name: &str, extra_env: &[(&str, &str)]) -> Vec<(String, Completion)> {
-    let account = emulator().new_account().await;
+    run_samples_in(&emulator().new_account().await, binary_name, extra_env).await
+}
+
+async fn run_samples_in(
+    account: &Account,
+    binary_name: &str,
+    extra_env: &[(&str, &str)],
+) -> Vec<(String, Completion)> {
     let api = RuntimeApi::start().await;
     let mut env = account.lambda_env();
-    env.extend(extra_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    env.extend(
+        extra_env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     let _function = api.spawn(&binary("debug", binary_name), &env);
-    let dir = e2e::emulator::workspace_root().join("events").join(binary_name);
+    let dir = e2e::emulator::workspace_root()
+        .join("events")
+        .join(binary_name);
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .expect("samples")
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -180,6 +193,34 @@ async fn the_scheduled_binaries_answer_every_sample_event() {
             };
             assert!(report[field].is_array(), "{binary_name} {name}: {report}");
         }
+    }
+}
+
+#[tokio::test]
+async fn the_alarm_router_binary_answers_every_sample_event() {
+    let account = emulator().new_account().await;
+    let sns = aws_sdk_sns::Client::new(&account.config);
+    let topic = sns
+        .create_topic()
+        .name("alerts")
+        .send()
+        .await
+        .expect("topic")
+        .topic_arn
+        .expect("arn");
+    let env = [("ENVIRONMENT", "prod"), ("ALERT_TOPIC_ARN", topic.as_str())];
+    let results = run_samples_in(&account, "alarm-router", &env).await;
+    assert_eq!(results.len(), 8);
+    for (name, completion) in results {
+        let Completion::Response(output) = completion else {
+            panic!("alarm-router {name}: {completion:?}");
+        };
+        let expected = if name.contains("suppressed") || name.contains("-to-ok") {
+            "suppressed"
+        } else {
+            "published"
+        };
+        assert_eq!(output["action"], expected, "{name}: {output}");
     }
 }
 

@@ -23,6 +23,7 @@ CLIENTS = {
     "kms-provider": {"kms": "kms", "client": "kms"},
     "key-rotator": {"kms": "kms"},
     "key-auditor": {"kms": "kms", "sns": "sns", "cloudwatch": "cloudwatch"},
+    "alarm-router": {"cloudwatch": "cloudwatch", "sns": "sns", "ecs": "ecs"},
 }
 
 # Granted but not called from the code, each with its reason.

@@ -1,0 +1,485 @@
+//! alarm-router end to end: real alarms in the emulator, the router's notification read back
+//! from SQS queues subscribed to the topics.
+
+mod common;
+
+use alarm_router::rules::NoiseSettings;
+use alarm_router::{AlarmRouter, RouterSettings};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic, Tag};
+use serde_json::{Value, json};
+use shared::Environment;
+
+struct Fixture {
+    account: e2e::Account,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    sqs: aws_sdk_sqs::Client,
+    alerts_topic: String,
+    critical_topic: String,
+    alerts_queue: String,
+    critical_queue: String,
+}
+
+impl Fixture {
+    async fn new() -> Fixture {
+        let account = e2e::emulator().new_account().await;
+        let sns = aws_sdk_sns::Client::new(&account.config);
+        let sqs = aws_sdk_sqs::Client::new(&account.config);
+        let mut topics = Vec::new();
+        let mut queues = Vec::new();
+        for name in ["alerts", "critical"] {
+            let topic = sns
+                .create_topic()
+                .name(name)
+                .send()
+                .await
+                .expect("topic")
+                .topic_arn
+                .expect("arn");
+            let queue = sqs
+                .create_queue()
+                .queue_name(format!("{name}-inbox"))
+                .send()
+                .await
+                .expect("queue")
+                .queue_url
+                .expect("url");
+            let queue_arn = format!("arn:aws:sqs:us-east-1:{}:{name}-inbox", account.id);
+            sns.subscribe()
+                .topic_arn(&topic)
+                .protocol("sqs")
+                .endpoint(queue_arn)
+                .send()
+                .await
+                .expect("subscribe");
+            topics.push(topic);
+            queues.push(queue);
+        }
+        Fixture {
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&account.config),
+            sqs,
+            alerts_topic: topics[0].clone(),
+            critical_topic: topics[1].clone(),
+            alerts_queue: queues[0].clone(),
+            critical_queue: queues[1].clone(),
+            account,
+        }
+    }
+
+    fn settings(&self, environment: Environment) -> RouterSettings {
+        RouterSettings {
+            environment,
+            alert_topic_arn: self.alerts_topic.clone(),
+            critical_topic_arn: Some(self.critical_topic.clone()),
+            noise: NoiseSettings {
+                notify_on_ok: true,
+                suppress_initial_ok: true,
+                flap_threshold: 4,
+            },
+            flap_window_minutes: 60,
+            remediation_enabled: false,
+        }
+    }
+
+    fn router(&self, settings: RouterSettings) -> AlarmRouter {
+        AlarmRouter::new(&self.account.config, settings)
+    }
+
+    async fn put_alarm(&self, name: &str, tags: &[(&str, &str)]) {
+        let tags: Vec<Tag> = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+            .collect();
+        self.cloudwatch
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/ECS")
+            .metric_name("CPUUtilization")
+            .statistic(Statistic::Average)
+            .period(300)
+            .evaluation_periods(1)
+            .threshold(80.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .expect("PutMetricAlarm");
+    }
+
+    async fn set_state(&self, name: &str, state: StateValue) {
+        self.cloudwatch
+            .set_alarm_state()
+            .alarm_name(name)
+            .state_value(state)
+            .state_reason("test")
+            .send()
+            .await
+            .expect("SetAlarmState");
+    }
+
+    /// A sample event, pointed at `alarm` in this account.
+    fn event(&self, sample: &str, alarm: &str) -> Value {
+        let path = e2e::emulator::workspace_root()
+            .join("events/alarm-router")
+            .join(sample);
+        let mut event: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("sample")).expect("JSON");
+        event["account"] = json!(self.account.id);
+        event["resources"] = json!([format!(
+            "arn:aws:cloudwatch:us-east-1:{}:alarm:{alarm}",
+            self.account.id
+        )]);
+        event["detail"]["alarmName"] = json!(alarm);
+        event
+    }
+
+    /// The SNS notifications waiting in `queue`, as `(Subject, Message, attributes)`.
+    async fn received(&self, queue: &str) -> Vec<(String, String, Value)> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive");
+        out.messages()
+            .iter()
+            .map(|m| {
+                let envelope: Value =
+                    serde_json::from_str(m.body().expect("body")).expect("SNS envelope");
+                let attributes: Value = envelope["MessageAttributes"]
+                    .as_object()
+                    .map(|a| {
+                        a.iter()
+                            .map(|(k, v)| (k.clone(), v["Value"].clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (
+                    envelope["Subject"].as_str().unwrap_or_default().to_owned(),
+                    envelope["Message"].as_str().unwrap_or_default().to_owned(),
+                    attributes,
+                )
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_critical_alarm_in_prod_reaches_the_critical_topic_with_everything_a_pager_needs() {
+    let fx = Fixture::new().await;
+    fx.put_alarm(
+        "orders-api-cpu-high",
+        &[
+            ("severity", "critical"),
+            ("runbook", "https://runbooks.example.com/cpu"),
+        ],
+    )
+    .await;
+    fx.set_state("orders-api-cpu-high", StateValue::Alarm).await;
+    let output = fx
+        .router(fx.settings(Environment::Prod))
+        .handle(fx.event("metric-alarm.json", "orders-api-cpu-high"))
+        .await
+        .expect("routed");
+    assert_eq!(output["action"], "published");
+    assert_eq!(output["severity"], "critical");
+    assert_eq!(output["topicArn"], fx.critical_topic);
+    assert!(output["messageId"].is_string());
+
+    let received = fx.received(&fx.critical_queue).await;
+    assert_eq!(received.len(), 1);
+    let (subject, body, attributes) = &received[0];
+    assert_eq!(subject, "[ALARM] orders-api-cpu-high (prod)");
+    assert!(body.contains("Changed from OK to ALARM"), "{body}");
+    assert!(body.contains("Threshold: 80"), "{body}");
+    assert!(
+        body.contains("Runbook: https://runbooks.example.com/cpu"),
+        "{body}"
+    );
+    assert!(
+        body.contains("#alarmsV2:alarm/orders-api-cpu-high"),
+        "{body}"
+    );
+    assert_eq!(
+        attributes,
+        &json!({"severity": "critical", "environment": "prod", "alarm_name": "orders-api-cpu-high", "state": "ALARM",
+                "dedup_key": format!("arn:aws:cloudwatch:us-east-1:{}:alarm:orders-api-cpu-high", fx.account.id)})
+    );
+    assert!(fx.received(&fx.alerts_queue).await.is_empty());
+}
+
+#[tokio::test]
+async fn routing_follows_the_environment_and_the_severity_tag() {
+    let fx = Fixture::new().await;
+    fx.put_alarm("crit", &[("severity", "critical")]).await;
+    fx.put_alarm("untagged", &[]).await;
+    for (env, alarm, queue) in [
+        (Environment::Dev, "crit", &fx.alerts_queue),
+        (Environment::Qa, "crit", &fx.alerts_queue),
+        (Environment::Uat, "crit", &fx.critical_queue),
+        (Environment::Prod, "untagged", &fx.alerts_queue),
+    ] {
+        let output = fx
+            .router(fx.settings(env))
+            .handle(fx.event("metric-alarm.json", alarm))
+            .await
+            .expect("routed");
+        assert_eq!(output["action"], "published", "{env}");
+        let received = fx.received(queue).await;
+        assert_eq!(received.len(), 1, "{env} {alarm}");
+        assert_eq!(received[0].2["environment"], env.as_str());
+        let expected_severity = if alarm == "crit" {
+            "critical"
+        } else {
+            "warning"
+        };
+        assert_eq!(received[0].2["severity"], expected_severity, "{env}");
+    }
+}
+
+#[tokio::test]
+async fn every_event_shape_is_published_readably() {
+    let fx = Fixture::new().await;
+    for (sample, alarm, expected) in [
+        ("metric-math-alarm.json", "math", "e1 = 100 * m2 / m1"),
+        (
+            "anomaly-alarm.json",
+            "anomaly",
+            "Band (most recent): 310.2 to 980.4",
+        ),
+        ("composite-alarm.json", "health", "Triggering alarms:"),
+        (
+            "first-alarm-no-reason-data.json",
+            "tasks",
+            "Changed from INSUFFICIENT_DATA to ALARM",
+        ),
+        ("metric-ok.json", "recovered", "Changed from ALARM to OK"),
+    ] {
+        fx.put_alarm(alarm, &[]).await;
+        let output = fx
+            .router(fx.settings(Environment::Dev))
+            .handle(fx.event(sample, alarm))
+            .await
+            .expect(sample);
+        assert_eq!(output["action"], "published", "{sample}: {output}");
+        let received = fx.received(&fx.alerts_queue).await;
+        assert_eq!(received.len(), 1, "{sample}");
+        assert!(
+            received[0].1.contains(expected),
+            "{sample}:\n{}",
+            received[0].1
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_suppression_rule_names_itself_and_publishes_nothing() {
+    let fx = Fixture::new().await;
+    fx.put_alarm("quiet", &[]).await;
+    let mut initial_ok = fx.event("metric-ok.json", "quiet");
+    initial_ok["detail"]["previousState"]["value"] = json!("OK");
+    for (event, rule) in [
+        (
+            fx.event("insufficient-data-to-ok.json", "quiet"),
+            "insufficient-data-to-ok",
+        ),
+        (initial_ok, "ok-without-alarm"),
+        (
+            fx.event("composite-suppressed.json", "quiet"),
+            "actions-suppressed",
+        ),
+    ] {
+        let output = fx
+            .router(fx.settings(Environment::Prod))
+            .handle(event)
+            .await
+            .expect("routed");
+        assert_eq!(output["action"], "suppressed");
+        assert_eq!(output["rule"], rule, "{output}");
+        assert!(!output["reason"].as_str().unwrap_or_default().is_empty());
+    }
+    assert!(fx.received(&fx.alerts_queue).await.is_empty());
+    assert!(fx.received(&fx.critical_queue).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_flapping_alarm_sends_one_notice_then_goes_quiet() {
+    let fx = Fixture::new().await;
+    fx.put_alarm("flappy", &[]).await;
+    let settings = RouterSettings {
+        noise: NoiseSettings {
+            flap_threshold: 2,
+            ..fx.settings(Environment::Dev).noise
+        },
+        ..fx.settings(Environment::Dev)
+    };
+    let router = fx.router(settings);
+    // Two changes: steady.
+    fx.set_state("flappy", StateValue::Alarm).await;
+    fx.set_state("flappy", StateValue::Ok).await;
+    let output = router
+        .handle(fx.event("metric-alarm.json", "flappy"))
+        .await
+        .expect("routed");
+    assert_eq!(output["action"], "published");
+    assert_eq!(
+        fx.received(&fx.alerts_queue).await[0].0,
+        "[ALARM] flappy (dev)"
+    );
+    // The third change crosses the threshold: one flapping notice.
+    fx.set_state("flappy", StateValue::Alarm).await;
+    let output = router
+        .handle(fx.event("metric-alarm.json", "flappy"))
+        .await
+        .expect("routed");
+    assert_eq!(output["action"], "published");
+    let notice = fx.received(&fx.alerts_queue).await;
+    assert_eq!(notice[0].0, "[FLAPPING] flappy (dev)");
+    assert!(
+        notice[0]
+            .1
+            .contains("3 state changes in the last 60 minutes"),
+        "{}",
+        notice[0].1
+    );
+    // Later changes in the window are suppressed.
+    fx.set_state("flappy", StateValue::Ok).await;
+    let output = router
+        .handle(fx.event("metric-alarm.json", "flappy"))
+        .await
+        .expect("routed");
+    assert_eq!(
+        (output["action"].as_str(), output["rule"].as_str()),
+        (Some("suppressed"), Some("flapping"))
+    );
+    assert!(fx.received(&fx.alerts_queue).await.is_empty());
+}
+
+#[tokio::test]
+async fn unreadable_tags_and_history_never_block_a_notification() {
+    let fx = Fixture::new().await;
+    // CloudWatch unreachable: no tags, no history; SNS works.
+    let unreachable = fx
+        .account
+        .config
+        .to_builder()
+        .endpoint_url("http://127.0.0.1:9")
+        .build();
+    let router = AlarmRouter::with_clients(
+        aws_sdk_cloudwatch::Client::new(&unreachable),
+        aws_sdk_sns::Client::new(&fx.account.config),
+        aws_sdk_ecs::Client::new(&fx.account.config),
+        fx.settings(Environment::Prod),
+    );
+    let output = router
+        .handle(fx.event("metric-alarm.json", "anything"))
+        .await
+        .expect("routed");
+    assert_eq!(output["action"], "published");
+    assert_eq!(
+        output["topicArn"], fx.alerts_topic,
+        "unknown severity is not critical"
+    );
+    let received = fx.received(&fx.alerts_queue).await;
+    assert!(
+        received[0]
+            .1
+            .contains("Severity: warning (the alarm's tags could not be read)"),
+        "{}",
+        received[0].1
+    );
+}
+
+#[tokio::test]
+async fn remediation_forces_a_new_deployment_only_when_enabled() {
+    let fx = Fixture::new().await;
+    let ecs = aws_sdk_ecs::Client::new(&fx.account.config);
+    ecs.create_cluster()
+        .cluster_name("orders")
+        .send()
+        .await
+        .expect("cluster");
+    ecs.register_task_definition()
+        .family("api")
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("api")
+                .image("nginx")
+                .memory(128)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("task definition");
+    ecs.create_service()
+        .cluster("orders")
+        .service_name("api")
+        .task_definition("api")
+        .desired_count(1)
+        .send()
+        .await
+        .expect("service");
+    fx.put_alarm(
+        "api-broken",
+        &[
+            ("stackhand:remediate", "ecs-force-new-deployment"),
+            ("stackhand:ecs-cluster", "orders"),
+            ("stackhand:ecs-service", "api"),
+        ],
+    )
+    .await;
+
+    let off = fx
+        .router(fx.settings(Environment::Prod))
+        .handle(fx.event("metric-alarm.json", "api-broken"))
+        .await
+        .expect("routed");
+    assert_eq!(off["remediation"]["done"], false);
+    assert!(
+        off["remediation"]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("not done: REMEDIATION_ENABLED is off"),
+        "{off}"
+    );
+
+    let on = fx.router(RouterSettings {
+        remediation_enabled: true,
+        ..fx.settings(Environment::Prod)
+    });
+    let output = on
+        .handle(fx.event("metric-alarm.json", "api-broken"))
+        .await
+        .expect("routed");
+    assert_eq!(
+        output["remediation"],
+        json!({"action": "ecs-force-new-deployment", "cluster": "orders", "service": "api", "done": true,
+        "detail": "forced a new deployment of service api in cluster orders"})
+    );
+    let received = fx.received(&fx.alerts_queue).await;
+    assert!(received.iter().any(|m| {
+        m.1.contains("Remediation: forced a new deployment of service api in cluster orders")
+    }));
+    // An OK never remediates.
+    let ok = on
+        .handle(fx.event("metric-ok.json", "api-broken"))
+        .await
+        .expect("routed");
+    assert!(ok.get("remediation").is_none(), "{ok}");
+}
+
+#[tokio::test]
+async fn an_event_that_is_not_an_alarm_change_is_an_error_and_nothing_is_sent() {
+    let fx = Fixture::new().await;
+    let err = fx
+        .router(fx.settings(Environment::Prod))
+        .handle(json!({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2", "detail": {}}))
+        .await
+        .expect_err("not an alarm");
+    assert_eq!(
+        err.to_string(),
+        "not a CloudWatch alarm state change: got detail-type \"EC2 Instance State-change Notification\" from source \"aws.ec2\""
+    );
+    assert!(fx.received(&fx.alerts_queue).await.is_empty());
+}
