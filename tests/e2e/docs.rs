@@ -111,3 +111,36 @@ fn kms_key_set_docs_match_the_decoder() {
     let attributes: Vec<&str> = attributes.iter().map(String::as_str).collect();
     check::<KmsKeySets>(json!({"Environment": "dev", "Prefix": "p"}), &attributes);
 }
+
+#[test]
+fn monitoring_docs_match_the_decoders() {
+    use monitoring_provider::*;
+    check::<Named<metric_alarm::MetricAlarms>>(
+        json!({"Environment": "dev", "AlarmName": "a", "Namespace": "N", "MetricName": "M", "Statistic": "Sum", "Period": 60, "Threshold": 1, "ComparisonOperator": "GreaterThanThreshold"}),
+        &metric_alarm::ATTRIBUTES,
+    );
+    check::<Named<composite::CompositeAlarms>>(
+        json!({"Environment": "dev", "AlarmName": "c", "AlarmRule": "ALARM(a)"}),
+        &composite::ATTRIBUTES,
+    );
+    check::<Named<dashboard::Dashboards>>(
+        json!({"Environment": "dev", "DashboardName": "d", "DashboardBody": {"widgets": []}}),
+        &dashboard::ATTRIBUTES,
+    );
+    check::<Named<metric_filter::MetricFilters>>(
+        json!({"Environment": "dev", "LogGroupName": "/a", "FilterName": "f", "MetricNamespace": "N", "MetricName": "M"}),
+        &metric_filter::ATTRIBUTES,
+    );
+    check::<query_definition::QueryDefinitions>(
+        json!({"Environment": "dev", "Name": "q", "QueryString": "fields @message"}),
+        &query_definition::ATTRIBUTES,
+    );
+    check::<alert_topic::AlertTopics>(
+        json!({"Environment": "dev", "TopicName": "t"}),
+        &alert_topic::ATTRIBUTES,
+    );
+    check::<baseline_lifecycle::AlarmBaselines>(
+        json!({"Environment": "dev", "Prefix": "p", "ClusterName": "c"}),
+        &baseline::ATTRIBUTES,
+    );
+}

@@ -309,6 +309,19 @@ class KmsPagingTest(Emulator):
         self.assertEqual(caught.exception.response["Error"]["Code"], "ValidationException")
 
 
+class LogsMetricFilterTest(Emulator):
+    def test_putting_a_filter_again_replaces_it(self) -> None:
+        logs = self.client("logs")
+        logs.create_log_group(logGroupName="/filters")
+        transformation = [{"metricName": "Errors", "metricNamespace": "App", "metricValue": "1"}]
+        logs.put_metric_filter(logGroupName="/filters", filterName="errors", filterPattern="ERROR", metricTransformations=transformation)
+        logs.put_metric_filter(logGroupName="/filters", filterName="errors", filterPattern="?ERROR ?FATAL", metricTransformations=transformation)
+        filters = logs.describe_metric_filters(logGroupName="/filters")["metricFilters"]
+        self.assertEqual([f["filterPattern"] for f in filters], ["?ERROR ?FATAL"])
+        logs.delete_metric_filter(logGroupName="/filters", filterName="errors")
+        self.assertEqual(logs.describe_metric_filters(logGroupName="/filters")["metricFilters"], [])
+
+
 class AccountIsolationTest(Emulator):
     def test_assumed_role_accounts_are_separate(self) -> None:
         sts = self.client("sts")

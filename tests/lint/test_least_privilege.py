@@ -17,13 +17,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 # Binary name -> the SDK client fields in its code and the IAM prefix each one calls.
 CLIENTS = {
-    "monitoring-provider": {"logs": "logs"},
     "ecs-provider": {"ecs": "ecs"},
     # `client` is a replica Region's KMS client.
     "kms-provider": {"kms": "kms", "client": "kms"},
     "key-rotator": {"kms": "kms"},
     "key-auditor": {"kms": "kms", "sns": "sns", "cloudwatch": "cloudwatch"},
     "alarm-router": {"cloudwatch": "cloudwatch", "sns": "sns", "ecs": "ecs"},
+    "monitoring-provider": {"logs": "logs", "cw": "cloudwatch", "sns": "sns"},
 }
 
 # Granted but not called from the code, each with its reason.
@@ -45,6 +45,9 @@ PLATFORM_ACTIONS = {
 # is charged with the calls of exactly the shared functions it uses (`kms_scan::describe(`).
 SHARED_MODULES = {"kms_scan": os.path.join(ROOT, "shared", "src", "kms_scan.rs")}
 SHARED_USE = re.compile(r"\b(" + "|".join(SHARED_MODULES) + r")::(\w+)\s*\(")
+
+# Methods on a client handle that are not AWS operations.
+NOT_OPERATIONS = {"clone"}
 
 CALL = re.compile(r"\b(\w+)\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)", re.S)
 
@@ -78,7 +81,7 @@ def calls_in(binary: str) -> set[str]:
         texts.append(function_body(SHARED_MODULES[module], function))
     for text in texts:
         for field, operation in CALL.findall(text):
-            if field in clients:
+            if field in clients and operation not in NOT_OPERATIONS:
                 found.add(f"{clients[field]}:{pascal(operation)}")
     return found
 

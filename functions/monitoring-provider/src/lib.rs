@@ -1,33 +1,101 @@
-//! monitoring-provider: the custom resources for logs and monitoring. The foundation serves
-//! `Custom::LogGroup`; the other monitoring types join [`MonitoringProvider::handle`] here.
+//! monitoring-provider: the custom resources for logs and monitoring: log groups, metric and
+//! composite alarms, dashboards, metric filters, Logs Insights queries, alert topics, and the
+//! environment-sized alarm baseline.
 
+pub mod alarm_spec;
+pub mod alert_topic;
+pub mod baseline;
+pub mod baseline_lifecycle;
+pub mod composite;
+pub mod cw;
+pub mod dashboard;
 pub mod log_group;
+pub mod metric_alarm;
+pub mod metric_filter;
+pub mod query_definition;
 
+#[cfg(test)]
+mod alarm_tests;
+
+use alert_topic::AlertTopics;
 use aws_config::SdkConfig;
+use baseline_lifecycle::AlarmBaselines;
+use composite::CompositeAlarms;
+use cw::Alarms;
+use dashboard::Dashboards;
 use log_group::LogGroups;
+use metric_alarm::MetricAlarms;
+use metric_filter::MetricFilters;
+use query_definition::QueryDefinitions;
 use shared::ResourceError;
-use shared::cfn::{Named, NamedResource, Outcome, Provider, Request, serve};
+use shared::cfn::{CustomResource, Named, NamedResource, Outcome, Provider, Request, serve};
 
 pub struct MonitoringProvider {
     log_groups: Named<LogGroups>,
+    metric_alarms: Named<MetricAlarms>,
+    composites: Named<CompositeAlarms>,
+    dashboards: Named<Dashboards>,
+    filters: Named<MetricFilters>,
+    queries: QueryDefinitions,
+    topics: AlertTopics,
+    baselines: AlarmBaselines,
 }
 
 impl MonitoringProvider {
     /// Builds every client once per process.
     pub fn new(config: &SdkConfig) -> Self {
+        let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+        let cw = aws_sdk_cloudwatch::Client::new(config);
+        let alarms = |resource_type| Alarms::new(cw.clone(), resource_type);
         MonitoringProvider {
-            log_groups: Named(LogGroups::new(aws_sdk_cloudwatchlogs::Client::new(config))),
+            log_groups: Named(LogGroups::new(logs.clone())),
+            metric_alarms: Named(MetricAlarms {
+                alarms: alarms(metric_alarm::TYPE),
+            }),
+            composites: Named(CompositeAlarms {
+                alarms: alarms(composite::TYPE),
+            }),
+            dashboards: Named(Dashboards { cw: cw.clone() }),
+            filters: Named(MetricFilters { logs: logs.clone() }),
+            queries: QueryDefinitions { logs: logs.clone() },
+            topics: AlertTopics {
+                sns: aws_sdk_sns::Client::new(config),
+            },
+            baselines: AlarmBaselines {
+                alarms: alarms(baseline::TYPE),
+                composites: CompositeAlarms {
+                    alarms: alarms(baseline::TYPE),
+                },
+                dashboards: Dashboards { cw },
+                filters: MetricFilters { logs },
+            },
         }
     }
 }
 
 impl Provider for MonitoringProvider {
     const NAME: &'static str = "monitoring-provider";
-    const RESOURCE_TYPES: &'static [&'static str] = &[LogGroups::RESOURCE_TYPE];
+    const RESOURCE_TYPES: &'static [&'static str] = &[
+        LogGroups::RESOURCE_TYPE,
+        MetricAlarms::RESOURCE_TYPE,
+        CompositeAlarms::RESOURCE_TYPE,
+        Dashboards::RESOURCE_TYPE,
+        MetricFilters::RESOURCE_TYPE,
+        QueryDefinitions::RESOURCE_TYPE,
+        AlertTopics::RESOURCE_TYPE,
+        AlarmBaselines::RESOURCE_TYPE,
+    ];
 
     async fn handle(&self, request: &Request) -> Result<Outcome, ResourceError> {
         match request.resource_type.as_str() {
             LogGroups::RESOURCE_TYPE => serve(&self.log_groups, request).await,
+            MetricAlarms::RESOURCE_TYPE => serve(&self.metric_alarms, request).await,
+            CompositeAlarms::RESOURCE_TYPE => serve(&self.composites, request).await,
+            Dashboards::RESOURCE_TYPE => serve(&self.dashboards, request).await,
+            MetricFilters::RESOURCE_TYPE => serve(&self.filters, request).await,
+            QueryDefinitions::RESOURCE_TYPE => serve(&self.queries, request).await,
+            AlertTopics::RESOURCE_TYPE => serve(&self.topics, request).await,
+            AlarmBaselines::RESOURCE_TYPE => serve(&self.baselines, request).await,
             _ => Err(ResourceError::unsupported::<Self>(request)),
         }
     }

@@ -2,7 +2,8 @@
 //! cluster, an alarm): written once, so every such provider gets the same safety rules.
 //!
 //! - Create never takes over an existing resource, unless its `stackhand:request-id` tag shows
-//!   that an earlier delivery of this same request made it.
+//!   that an earlier delivery of this same request made it (or, for a resource AWS cannot tag,
+//!   it is already exactly what the request asks for).
 //! - A new name in an Update is a replacement: the new resource is created and its name returned;
 //!   CloudFormation's later Delete of the old name follows the resource's delete rules.
 //! - An Update of a resource deleted outside CloudFormation recreates it.
@@ -36,6 +37,13 @@ pub trait NamedResource: Sync {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<Option<Self::Live>, ResourceError>> + Send;
+
+    /// For resources AWS cannot tag (dashboards, metric filters): whether the live resource is
+    /// already exactly what `props` asks for, so that taking it over changes nothing. Taggable
+    /// resources keep the default: only the request tag proves ownership.
+    fn identical(&self, _live: &Self::Live, _props: &Self::Properties) -> bool {
+        false
+    }
 
     /// The `stackhand:request-id` tag of a live resource.
     fn owner_request_id(
@@ -81,7 +89,8 @@ impl<T: NamedResource> Named<T> {
         };
         let name = T::name(props);
         let owner = self.0.owner_request_id(&live).await?;
-        if owner.as_deref() != Some(request.request_id.as_str()) {
+        if owner.as_deref() != Some(request.request_id.as_str()) && !self.0.identical(&live, props)
+        {
             return Err(ResourceError::refused(
                 T::RESOURCE_TYPE,
                 format!(

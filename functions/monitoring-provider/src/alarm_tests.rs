@@ -1,0 +1,188 @@
+//! Decoding the alarm, composite, dashboard, filter, query and topic properties: every bad
+//! input the issue names fails before any call and names the property.
+
+use serde_json::{Value, json};
+use shared::cfn::{CustomResource, Named, decode_properties};
+
+fn reason<R: CustomResource>(doc: Value) -> String {
+    decode_properties::<R>(&doc)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| panic!("{doc} must fail"))
+}
+
+type Alarm = Named<crate::metric_alarm::MetricAlarms>;
+type Composite = Named<crate::composite::CompositeAlarms>;
+type Dashboard = Named<crate::dashboard::Dashboards>;
+type Filter = Named<crate::metric_filter::MetricFilters>;
+
+fn alarm(extra: Value) -> Value {
+    let mut doc = json!({"Environment": "dev", "AlarmName": "cpu", "Namespace": "AWS/ECS", "MetricName": "CPUUtilization",
+        "Statistic": "Average", "Period": 300, "EvaluationPeriods": 1, "Threshold": 80, "ComparisonOperator": "GreaterThanThreshold"});
+    for (k, v) in extra.as_object().expect("object") {
+        doc[k] = v.clone();
+    }
+    doc
+}
+
+#[test]
+fn a_single_metric_alarm_decodes() {
+    let decoded = decode_properties::<Alarm>(&alarm(json!({"Dimensions": [{"Name": "ClusterName", "Value": "orders"}], "Severity": "critical", "Runbook": "https://runbooks.example.com/cpu"})))
+        .expect("valid");
+    assert_eq!(decoded.spec.severity, "critical");
+    assert!(
+        decode_properties::<Alarm>(&alarm(
+            json!({"Dimensions": {"ClusterName": "orders"}, "Period": "60", "Threshold": "80.5"})
+        ))
+        .is_ok()
+    );
+}
+
+#[test]
+fn bad_alarm_input_names_the_property() {
+    for (extra, expected) in [
+        (
+            json!({"ComparisonOperator": "Bigger"}),
+            "Custom::MetricAlarm: ComparisonOperator must be one of GreaterThanOrEqualToThreshold, GreaterThanThreshold",
+        ),
+        (
+            json!({"Period": 45}),
+            "Custom::MetricAlarm: Period must be 10, 30 or a multiple of 60 seconds, got 45",
+        ),
+        (
+            json!({"ExtendedStatistic": "p99"}),
+            "Custom::MetricAlarm: Statistic cannot be combined with ExtendedStatistic",
+        ),
+        (
+            json!({"Severity": "urgent"}),
+            "Custom::MetricAlarm: Severity must be one of critical, warning, info, got \"urgent\"",
+        ),
+        (
+            json!({"DatapointsToAlarm": 3}),
+            "Custom::MetricAlarm: DatapointsToAlarm must not exceed EvaluationPeriods (1), got 3",
+        ),
+        (
+            json!({"AnomalyBandWidth": 2}),
+            "Custom::MetricAlarm: Threshold cannot be combined with AnomalyBandWidth",
+        ),
+        (
+            json!({"Runbook": "see wiki"}),
+            "Custom::MetricAlarm: Runbook must be an http(s) URL, got \"see wiki\"",
+        ),
+        (
+            json!({"AlarmActions": ["my-topic"]}),
+            "Custom::MetricAlarm: AlarmActions must be ARNs",
+        ),
+        (
+            json!({"Metrics": [{"Id": "m1", "Expression": "m2"}]}),
+            "Custom::MetricAlarm: Namespace cannot be combined with Metrics",
+        ),
+    ] {
+        let got = reason::<Alarm>(alarm(extra.clone()));
+        assert!(got.starts_with(expected), "{extra}\n got: {got}");
+    }
+    let mut no_threshold = alarm(json!({}));
+    no_threshold
+        .as_object_mut()
+        .expect("object")
+        .remove("Threshold");
+    assert_eq!(
+        reason::<Alarm>(no_threshold),
+        "Custom::MetricAlarm: Threshold is required when AnomalyBandWidth is absent"
+    );
+}
+
+#[test]
+fn anomaly_and_metric_math_alarms_decode() {
+    let mut band = alarm(json!({"AnomalyBandWidth": "2"}));
+    let map = band.as_object_mut().expect("object");
+    map.remove("Threshold");
+    map.remove("ComparisonOperator");
+    let decoded = decode_properties::<Alarm>(&band).expect("anomaly");
+    let queries = decoded.spec.queries().expect("band queries");
+    assert_eq!(
+        queries[1].expression.as_deref(),
+        Some("ANOMALY_DETECTION_BAND(m1, 2)")
+    );
+    assert_eq!(
+        decoded.spec.comparison_operator,
+        "LessThanLowerOrGreaterThanUpperThreshold"
+    );
+
+    let math = json!({"Environment": "dev", "AlarmName": "rate", "Threshold": 5, "ComparisonOperator": "GreaterThanThreshold", "EvaluationPeriods": 2,
+        "Metrics": [{"Id": "e1", "Expression": "100 * m2 / m1", "Label": "rate"},
+                    {"Id": "m1", "ReturnData": false, "MetricStat": {"Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": "RequestCount"}, "Period": 60, "Stat": "Sum"}},
+                    {"Id": "m2", "ReturnData": "false", "MetricStat": {"Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": "HTTPCode_Target_5XX_Count", "Dimensions": {"LoadBalancer": "app/x"}}, "Period": 60, "Stat": "Sum"}}]});
+    assert_eq!(
+        decode_properties::<Alarm>(&math)
+            .expect("math")
+            .spec
+            .queries()
+            .expect("queries")
+            .len(),
+        3
+    );
+    let mut two_returned = math.clone();
+    two_returned["Metrics"][1]["ReturnData"] = json!(true);
+    assert!(reason::<Alarm>(two_returned).starts_with(
+        "Custom::MetricAlarm: Metrics must have exactly one entry with ReturnData true"
+    ));
+}
+
+#[test]
+fn bad_composite_dashboard_filter_and_topic_input_names_the_property() {
+    assert_eq!(
+        reason::<Composite>(json!({"Environment": "dev", "AlarmName": "health", "AlarmRule": ""})),
+        "Custom::CompositeAlarm: AlarmRule must not be empty, got \"\""
+    );
+    assert!(
+        reason::<Composite>(
+            json!({"Environment": "dev", "AlarmName": "health", "AlarmRule": "TRUE"})
+        )
+        .contains("must name at least one alarm")
+    );
+    assert_eq!(
+        reason::<Composite>(
+            json!({"Environment": "dev", "AlarmName": "h", "AlarmRule": "ALARM(a)", "ActionsSuppressor": "maint"})
+        ),
+        "Custom::CompositeAlarm: ActionsSuppressorWaitPeriod is required when ActionsSuppressor is set"
+    );
+    assert_eq!(
+        reason::<Dashboard>(
+            json!({"Environment": "dev", "DashboardName": "d", "DashboardBody": {"start": "-PT3H"}})
+        ),
+        "Custom::Dashboard: DashboardBody must have a widgets list, got no widgets"
+    );
+    assert!(
+        reason::<Dashboard>(
+            json!({"Environment": "dev", "DashboardName": "d", "DashboardBody": "{not json"})
+        )
+        .contains("must be a JSON dashboard body")
+    );
+    assert!(reason::<Dashboard>(json!({"Environment": "dev", "DashboardName": "d", "DashboardBody": {"widgets": [{"properties": {}}]}})).contains("widgets[0] has none"));
+    assert!(reason::<Filter>(json!({"Environment": "dev", "LogGroupName": "/a", "FilterName": "a:b", "MetricNamespace": "N", "MetricName": "M"})).starts_with("Custom::MetricFilter: FilterName must be"));
+    assert_eq!(
+        reason::<crate::alert_topic::AlertTopics>(
+            json!({"Environment": "qa", "TopicName": "alerts"})
+        ),
+        "Custom::AlertTopic: KmsKeyArn is required when Environment is qa (encryption is required from qa on)"
+    );
+    assert!(
+        reason::<crate::alert_topic::AlertTopics>(
+            json!({"Environment": "dev", "TopicName": "alerts", "Severity": "urgent"})
+        )
+        .contains("Severity must be one of standard, critical")
+    );
+    assert!(reason::<crate::alert_topic::AlertTopics>(json!({"Environment": "dev", "TopicName": "alerts", "Subscriptions": [{"Protocol": "email", "Endpoint": "nobody"}]}))
+        .starts_with("Custom::AlertTopic: Subscriptions[0].Endpoint must be a valid email endpoint"));
+}
+
+#[test]
+fn composite_rules_name_their_alarms() {
+    assert_eq!(
+        crate::composite::referenced_alarms(
+            "ALARM(cpu) OR (OK(\"mem high\") AND NOT INSUFFICIENT_DATA(disk))"
+        ),
+        ["cpu", "mem high", "disk"]
+    );
+}

@@ -1,0 +1,402 @@
+//! `Custom::AlertTopic`: an SNS topic for alerts, standard or critical, encrypted where the
+//! profile requires it; physical id the TopicArn. Subscriptions are reconciled on Update.
+
+use aws_sdk_sns::Client;
+use aws_sdk_sns::types::Tag as SnsTag;
+use serde_json::Value;
+use shared::cfn::{CustomResource, Outcome, Request, TAG_REQUEST_ID};
+use shared::props::{removed_tag_keys, show};
+use shared::{Environment, Problem, PropertyError, Props, ResourceError, Tag};
+use std::collections::BTreeMap;
+
+pub const TYPE: &str = "Custom::AlertTopic";
+pub const ATTRIBUTES: [&str; 2] = ["TopicArn", "TopicName"];
+pub const SEVERITIES: [&str; 2] = ["standard", "critical"];
+pub const PROTOCOLS: [&str; 9] = [
+    "email",
+    "email-json",
+    "sms",
+    "sqs",
+    "lambda",
+    "http",
+    "https",
+    "firehose",
+    "application",
+];
+pub const TAG_SEVERITY: &str = "severity";
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Subscription {
+    pub protocol: String,
+    pub endpoint: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicProps {
+    pub environment: Environment,
+    pub topic_name: String,
+    pub severity: String,
+    pub kms_key: Option<String>,
+    pub subscriptions: Vec<Subscription>,
+    pub tags: Vec<Tag>,
+}
+
+fn is_topic_name(name: &str) -> bool {
+    (1..=256).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// A key ARN, an alias ARN or name (`alias/...`), or a key id: what SNS accepts.
+fn is_kms_key(text: &str) -> bool {
+    shared::props::is_kms_key_arn(text)
+        || text.starts_with("alias/")
+        || (text.starts_with("arn:") && text.contains(":kms:") && text.contains(":alias/"))
+        || (text.len() >= 32 && text.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+        || text.starts_with("mrk-")
+}
+
+fn endpoint_fits(protocol: &str, endpoint: &str) -> bool {
+    match protocol {
+        "email" | "email-json" => endpoint.contains('@') && !endpoint.contains(char::is_whitespace),
+        "http" => endpoint.starts_with("http://"),
+        "https" => endpoint.starts_with("https://"),
+        "sms" => endpoint.starts_with('+') && endpoint[1..].chars().all(|c| c.is_ascii_digit()),
+        "sqs" => endpoint.starts_with("arn:") && endpoint.contains(":sqs:"),
+        "lambda" => endpoint.starts_with("arn:") && endpoint.contains(":lambda:"),
+        "firehose" => endpoint.starts_with("arn:") && endpoint.contains(":firehose:"),
+        _ => endpoint.starts_with("arn:"),
+    }
+}
+
+pub fn decode(props: &mut Props) -> Result<TopicProps, PropertyError> {
+    let environment = Environment::decode(props)?;
+    let topic_name = props.required_valid_string(
+        "TopicName",
+        "must be 1 to 256 letters, digits, '-' and '_'",
+        is_topic_name,
+    )?;
+    let severity = props
+        .optional_choice("Severity", &SEVERITIES)?
+        .unwrap_or("standard")
+        .to_owned();
+    let kms_key = props.optional_valid_string(
+        "KmsKeyArn",
+        "must be a KMS key ARN, alias ARN or alias/<name>",
+        is_kms_key,
+    )?;
+    if kms_key.is_none() && environment.profile().encryption_required {
+        return Err(props.error(
+            "KmsKeyArn",
+            Problem::RequiredWhen(format!(
+                "Environment is {environment} (encryption is required from qa on)"
+            )),
+        ));
+    }
+    let mut subscriptions = Vec::new();
+    for mut item in props
+        .optional_object_list("Subscriptions")?
+        .unwrap_or_default()
+    {
+        let protocol = item
+            .optional_choice("Protocol", &PROTOCOLS)?
+            .ok_or_else(|| item.error("Protocol", Problem::Missing))?
+            .to_owned();
+        let endpoint = item.required_string("Endpoint")?;
+        if !endpoint_fits(&protocol, &endpoint) {
+            return Err(item.error(
+                "Endpoint",
+                Problem::Invalid {
+                    rule: format!("must be a valid {protocol} endpoint"),
+                    got: show(&Value::String(endpoint)),
+                },
+            ));
+        }
+        item.finish()?;
+        let subscription = Subscription { protocol, endpoint };
+        if !subscriptions.contains(&subscription) {
+            subscriptions.push(subscription);
+        }
+    }
+    let tags = props.tags()?;
+    Ok(TopicProps {
+        environment,
+        topic_name,
+        severity,
+        kms_key,
+        subscriptions,
+        tags,
+    })
+}
+
+pub struct AlertTopics {
+    pub sns: Client,
+}
+
+fn err<E>(operation: &'static str, target: &str, e: &E) -> ResourceError
+where
+    E: aws_sdk_sns::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    ResourceError::aws(TYPE, operation, target, e)
+}
+
+fn outcome(arn: &str, props: &TopicProps) -> Outcome {
+    let [arn_attr, name] = ATTRIBUTES;
+    Outcome::new(arn)
+        .with(arn_attr, arn)
+        .with(name, &props.topic_name)
+}
+
+fn topic_arn(request: &Request, name: &str) -> Option<String> {
+    let parts: Vec<&str> = request.stack_id.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, _, region, account, _] => {
+            Some(format!("arn:{partition}:sns:{region}:{account}:{name}"))
+        }
+        _ => None,
+    }
+}
+
+impl AlertTopics {
+    async fn exists(&self, arn: &str) -> Result<bool, ResourceError> {
+        match self.sns.get_topic_attributes().topic_arn(arn).send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(err("GetTopicAttributes", arn, &e)),
+        }
+    }
+
+    async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, ResourceError> {
+        let out = self
+            .sns
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| err("ListTagsForResource", arn, &e))?;
+        Ok(out
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect())
+    }
+
+    fn wanted_tags(props: &TopicProps) -> Vec<(String, String)> {
+        let mut tags: Vec<(String, String)> = props
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect();
+        tags.push((TAG_SEVERITY.to_owned(), props.severity.clone()));
+        tags
+    }
+
+    /// `(protocol, endpoint) -> subscription ARN` of confirmed subscriptions; pending ones
+    /// cannot be removed and are left out.
+    async fn subscriptions(&self, arn: &str) -> Result<Vec<(Subscription, String)>, ResourceError> {
+        let subs = self
+            .sns
+            .list_subscriptions_by_topic()
+            .topic_arn(arn)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| err("ListSubscriptionsByTopic", arn, &e))?;
+        Ok(subs
+            .into_iter()
+            .filter_map(|s| {
+                let sub_arn = s.subscription_arn?;
+                Some((
+                    Subscription {
+                        protocol: s.protocol?,
+                        endpoint: s.endpoint?,
+                    },
+                    sub_arn,
+                ))
+            })
+            .collect())
+    }
+
+    async fn reconcile(
+        &self,
+        arn: &str,
+        old: Option<&TopicProps>,
+        new: &TopicProps,
+    ) -> Result<(), ResourceError> {
+        let key = new.kms_key.clone().unwrap_or_default();
+        if old.is_none_or(|o| o.kms_key != new.kms_key) {
+            self.sns
+                .set_topic_attributes()
+                .topic_arn(arn)
+                .attribute_name("KmsMasterKeyId")
+                .attribute_value(&key)
+                .send()
+                .await
+                .map_err(|e| err("SetTopicAttributes", arn, &e))?;
+        }
+        let live = self.subscriptions(arn).await?;
+        for wanted in &new.subscriptions {
+            if !live.iter().any(|(s, _)| s == wanted) {
+                self.sns
+                    .subscribe()
+                    .topic_arn(arn)
+                    .protocol(&wanted.protocol)
+                    .endpoint(&wanted.endpoint)
+                    .return_subscription_arn(true)
+                    .send()
+                    .await
+                    .map_err(|e| err("Subscribe", arn, &e))?;
+            }
+        }
+        // Only subscriptions the old properties made are removed; others were added by hand.
+        for (sub, sub_arn) in &live {
+            let dropped = !new.subscriptions.contains(sub)
+                && old.is_some_and(|o| o.subscriptions.contains(sub));
+            if dropped && sub_arn.starts_with("arn:") {
+                self.sns
+                    .unsubscribe()
+                    .subscription_arn(sub_arn)
+                    .send()
+                    .await
+                    .map_err(|e| err("Unsubscribe", sub_arn, &e))?;
+            }
+        }
+        let live_tags = self.tags(arn).await?;
+        let removed: Vec<String> = removed_tag_keys(old.map(|o| o.tags.as_slice()), &new.tags)
+            .into_iter()
+            .filter(|k| live_tags.contains_key(k))
+            .collect();
+        if !removed.is_empty() {
+            self.sns
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(removed))
+                .send()
+                .await
+                .map_err(|e| err("UntagResource", arn, &e))?;
+        }
+        let changed: Vec<SnsTag> = Self::wanted_tags(new)
+            .into_iter()
+            .filter(|(k, v)| live_tags.get(k) != Some(v))
+            .filter_map(|(k, v)| SnsTag::builder().key(k).value(v).build().ok())
+            .collect();
+        if !changed.is_empty() {
+            self.sns
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(changed))
+                .send()
+                .await
+                .map_err(|e| err("TagResource", arn, &e))?;
+        }
+        Ok(())
+    }
+}
+
+impl CustomResource for AlertTopics {
+    const RESOURCE_TYPE: &'static str = TYPE;
+    type Properties = TopicProps;
+
+    fn decode(props: &mut Props) -> Result<TopicProps, PropertyError> {
+        decode(props)
+    }
+
+    /// Looks first: CreateTopic on a taken name returns that topic instead of failing.
+    async fn create(
+        &self,
+        request: &Request,
+        props: &TopicProps,
+    ) -> Result<Outcome, ResourceError> {
+        let expected = topic_arn(request, &props.topic_name).ok_or_else(|| {
+            ResourceError::refused(TYPE, "StackId is not a CloudFormation stack ARN")
+        })?;
+        if self.exists(&expected).await? {
+            let owner = self.tags(&expected).await?.remove(TAG_REQUEST_ID);
+            if owner.as_deref() != Some(request.request_id.as_str()) {
+                return Err(ResourceError::refused(
+                    TYPE,
+                    format!(
+                        "TopicName {} already exists and was not created by this stack's request; choose another name",
+                        props.topic_name
+                    ),
+                ));
+            }
+            self.reconcile(&expected, None, props).await?;
+            return Ok(outcome(&expected, props));
+        }
+        let mut tags = Self::wanted_tags(props);
+        tags.extend(request.resource_tags(&[]));
+        let mut create = self
+            .sns
+            .create_topic()
+            .name(&props.topic_name)
+            .set_tags(Some(
+                tags.into_iter()
+                    .filter_map(|(k, v)| SnsTag::builder().key(k).value(v).build().ok())
+                    .collect(),
+            ));
+        if let Some(key) = &props.kms_key {
+            create = create.attributes("KmsMasterKeyId", key);
+        }
+        let arn = create
+            .send()
+            .await
+            .map_err(|e| err("CreateTopic", &props.topic_name, &e))?
+            .topic_arn
+            .unwrap_or(expected);
+        for sub in &props.subscriptions {
+            self.sns
+                .subscribe()
+                .topic_arn(&arn)
+                .protocol(&sub.protocol)
+                .endpoint(&sub.endpoint)
+                .return_subscription_arn(true)
+                .send()
+                .await
+                .map_err(|e| err("Subscribe", &arn, &e))?;
+        }
+        Ok(outcome(&arn, props))
+    }
+
+    async fn update(
+        &self,
+        request: &Request,
+        physical_id: &str,
+        old: Option<&TopicProps>,
+        new: &TopicProps,
+    ) -> Result<Outcome, ResourceError> {
+        let renamed = !physical_id.ends_with(&format!(":{}", new.topic_name));
+        if renamed || !self.exists(physical_id).await? {
+            return self.create(request, new).await;
+        }
+        self.reconcile(physical_id, old, new).await?;
+        Ok(outcome(physical_id, new))
+    }
+
+    async fn delete(
+        &self,
+        _request: &Request,
+        physical_id: &str,
+        _props: &TopicProps,
+    ) -> Result<(), ResourceError> {
+        if !physical_id.starts_with("arn:") {
+            return Ok(());
+        }
+        // DeleteTopic of a topic that is gone succeeds.
+        self.sns
+            .delete_topic()
+            .topic_arn(physical_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| err("DeleteTopic", physical_id, &e))
+    }
+}

@@ -1,0 +1,284 @@
+//! `Custom::CompositeAlarm`: a rule over other alarms, with an optional actions suppressor.
+//! Every alarm the rule names must exist before the rule is put.
+
+use crate::alarm_spec::{SEVERITIES, is_alarm_name};
+use crate::cw::{Alarms, LiveAlarm, sdk_tags};
+use crate::metric_alarm::{TAG_RUNBOOK, alarm_tags, outcome};
+use serde_json::Value;
+use shared::cfn::{Created, NamedResource, Outcome, Request, TAG_REQUEST_ID};
+use shared::props::{removed_tag_keys, show};
+use shared::{Environment, Problem, PropertyError, Props, ResourceError, Tag};
+
+pub const TYPE: &str = "Custom::CompositeAlarm";
+pub const ATTRIBUTES: [&str; 2] = ["Arn", "AlarmName"];
+const MAX_RULE: usize = 10_240;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suppressor {
+    pub alarm: String,
+    pub wait_period: i32,
+    pub extension_period: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompositeProps {
+    pub environment: Environment,
+    pub alarm_name: String,
+    pub rule: String,
+    pub description: Option<String>,
+    pub suppressor: Option<Suppressor>,
+    pub severity: String,
+    pub runbook: Option<String>,
+    pub alarm_actions: Vec<String>,
+    pub ok_actions: Vec<String>,
+    pub tags: Vec<Tag>,
+}
+
+/// The alarm names a rule refers to: `ALARM(name)`, `OK("name")`, `INSUFFICIENT_DATA(name)`.
+pub fn referenced_alarms(rule: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for function in ["ALARM(", "OK(", "INSUFFICIENT_DATA("] {
+        let mut rest = rule;
+        while let Some(at) = rest.find(function) {
+            // `ALARM(` inside `INSUFFICIENT_DATA(`'s name would be rare; the function name must
+            // not be preceded by a letter.
+            let preceded = rest[..at]
+                .chars()
+                .last()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            rest = &rest[at + function.len()..];
+            let Some(end) = rest.find(')') else { break };
+            if !preceded {
+                let name = rest[..end].trim().trim_matches('"').trim();
+                if !name.is_empty() && !names.iter().any(|n| n == name) {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+    }
+    names
+}
+
+pub fn decode(props: &mut Props) -> Result<CompositeProps, PropertyError> {
+    let environment = Environment::decode(props)?;
+    let alarm_name = props.required_valid_string(
+        "AlarmName",
+        "must be 1 to 255 characters without control characters",
+        is_alarm_name,
+    )?;
+    let rule = props.required_string("AlarmRule")?;
+    if rule.len() > MAX_RULE {
+        return Err(props.error(
+            "AlarmRule",
+            Problem::Invalid {
+                rule: format!("must be at most {MAX_RULE} characters"),
+                got: format!("{} characters", rule.len()),
+            },
+        ));
+    }
+    if referenced_alarms(&rule).is_empty() {
+        return Err(props.error("AlarmRule", Problem::Invalid { rule: "must name at least one alarm, as ALARM(name), OK(name) or INSUFFICIENT_DATA(name)".to_owned(), got: show(&Value::String(rule)) }));
+    }
+    let description = props.optional_string("AlarmDescription")?;
+    let suppressor_alarm = props.optional_string("ActionsSuppressor")?;
+    let wait = props.optional_int_in("ActionsSuppressorWaitPeriod", 0, 86_400)?;
+    let extension = props.optional_int_in("ActionsSuppressorExtensionPeriod", 0, 86_400)?;
+    let suppressor = match (suppressor_alarm, wait, extension) {
+        // Both bounds fit an i32.
+        (Some(alarm), Some(w), Some(e)) => Some(Suppressor {
+            alarm,
+            wait_period: w as i32,
+            extension_period: e as i32,
+        }),
+        (Some(_), None, _) => {
+            return Err(props.error(
+                "ActionsSuppressorWaitPeriod",
+                Problem::RequiredWhen("ActionsSuppressor is set".to_owned()),
+            ));
+        }
+        (Some(_), _, None) => {
+            return Err(props.error(
+                "ActionsSuppressorExtensionPeriod",
+                Problem::RequiredWhen("ActionsSuppressor is set".to_owned()),
+            ));
+        }
+        (None, Some(_), _) => {
+            return Err(props.error(
+                "ActionsSuppressorWaitPeriod",
+                Problem::OnlyWith("ActionsSuppressor".to_owned()),
+            ));
+        }
+        (None, _, Some(_)) => {
+            return Err(props.error(
+                "ActionsSuppressorExtensionPeriod",
+                Problem::OnlyWith("ActionsSuppressor".to_owned()),
+            ));
+        }
+        (None, None, None) => None,
+    };
+    let severity = props
+        .optional_choice("Severity", &SEVERITIES)?
+        .unwrap_or("warning")
+        .to_owned();
+    let runbook = props.optional_valid_string("Runbook", "must be an http(s) URL", |u| {
+        u.starts_with("https://") || u.starts_with("http://")
+    })?;
+    let alarm_actions = props
+        .optional_string_list("AlarmActions")?
+        .unwrap_or_default();
+    let ok_actions = props.optional_string_list("OkActions")?.unwrap_or_default();
+    for (name, list) in [("AlarmActions", &alarm_actions), ("OkActions", &ok_actions)] {
+        if let Some(bad) = list.iter().find(|a| !a.starts_with("arn:")) {
+            return Err(props.error(
+                name,
+                Problem::Invalid {
+                    rule: "must be ARNs".to_owned(),
+                    got: show(&Value::String(bad.clone())),
+                },
+            ));
+        }
+    }
+    let tags = props.tags()?;
+    Ok(CompositeProps {
+        environment,
+        alarm_name,
+        rule,
+        description,
+        suppressor,
+        severity,
+        runbook,
+        alarm_actions,
+        ok_actions,
+        tags,
+    })
+}
+
+pub struct CompositeAlarms {
+    pub alarms: Alarms,
+}
+
+impl CompositeAlarms {
+    /// Every alarm the rule and the suppressor name must exist (moto would accept any name).
+    async fn check_references(&self, props: &CompositeProps) -> Result<(), ResourceError> {
+        let mut names = referenced_alarms(&props.rule);
+        if let Some(s) = &props.suppressor {
+            names.push(s.alarm.clone());
+        }
+        let found = self.alarms.find(&names).await?;
+        let missing: Vec<&String> = names
+            .iter()
+            .filter(|n| !found.iter().any(|f| &f.name == *n))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(ResourceError::refused(
+            TYPE,
+            format!(
+                "AlarmRule (or ActionsSuppressor) names alarms that do not exist: {}",
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ))
+    }
+
+    pub async fn put(
+        &self,
+        props: &CompositeProps,
+        tags: &[(String, String)],
+    ) -> Result<(), ResourceError> {
+        self.check_references(props).await?;
+        let suppressor = props.suppressor.as_ref();
+        self.alarms
+            .cw
+            .put_composite_alarm()
+            .alarm_name(&props.alarm_name)
+            .alarm_rule(&props.rule)
+            .set_alarm_description(props.description.clone())
+            .set_actions_suppressor(suppressor.map(|s| s.alarm.clone()))
+            .set_actions_suppressor_wait_period(suppressor.map(|s| s.wait_period))
+            .set_actions_suppressor_extension_period(suppressor.map(|s| s.extension_period))
+            .set_alarm_actions(Some(props.alarm_actions.clone()))
+            .set_ok_actions(Some(props.ok_actions.clone()))
+            .set_tags(Some(sdk_tags(tags)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.alarms.err("PutCompositeAlarm", &props.alarm_name, &e))
+    }
+}
+
+impl NamedResource for CompositeAlarms {
+    const RESOURCE_TYPE: &'static str = TYPE;
+    const NAME_PROPERTY: &'static str = "AlarmName";
+    type Properties = CompositeProps;
+    type Live = LiveAlarm;
+
+    fn decode(props: &mut Props) -> Result<CompositeProps, PropertyError> {
+        decode(props)
+    }
+
+    fn name(props: &CompositeProps) -> &str {
+        &props.alarm_name
+    }
+
+    async fn describe(&self, name: &str) -> Result<Option<LiveAlarm>, ResourceError> {
+        self.alarms.describe(name).await
+    }
+
+    async fn owner_request_id(&self, live: &LiveAlarm) -> Result<Option<String>, ResourceError> {
+        Ok(self.alarms.tags(&live.arn).await?.remove(TAG_REQUEST_ID))
+    }
+
+    async fn create(
+        &self,
+        request: &Request,
+        props: &CompositeProps,
+    ) -> Result<Created<LiveAlarm>, ResourceError> {
+        if let Some(existing) = self.describe(&props.alarm_name).await? {
+            return Ok(Created::Exists(existing));
+        }
+        let mut tags = alarm_tags(&props.tags, &props.severity, props.runbook.as_deref());
+        tags.extend(request.resource_tags(&[]));
+        self.put(props, &tags).await?;
+        let live = self.describe(&props.alarm_name).await?.ok_or_else(|| {
+            ResourceError::refused(
+                TYPE,
+                format!("PutCompositeAlarm for {} left no alarm", props.alarm_name),
+            )
+        })?;
+        Ok(Created::New(outcome(&live)))
+    }
+
+    async fn reconcile(
+        &self,
+        live: &LiveAlarm,
+        old: Option<&CompositeProps>,
+        new: &CompositeProps,
+    ) -> Result<Outcome, ResourceError> {
+        if !live.composite {
+            return Err(ResourceError::refused(
+                TYPE,
+                format!(
+                    "AlarmName {} is a metric alarm; choose another name",
+                    live.name
+                ),
+            ));
+        }
+        self.put(new, &[]).await?;
+        let wanted = alarm_tags(&new.tags, &new.severity, new.runbook.as_deref());
+        let mut removed = removed_tag_keys(old.map(|o| o.tags.as_slice()), &new.tags);
+        if new.runbook.is_none() {
+            removed.push(TAG_RUNBOOK.to_owned());
+        }
+        self.alarms.sync_tags(&live.arn, &wanted, removed).await?;
+        Ok(outcome(live))
+    }
+
+    async fn delete(&self, name: &str, _props: &CompositeProps) -> Result<(), ResourceError> {
+        self.alarms.delete(&[name.to_owned()]).await
+    }
+}

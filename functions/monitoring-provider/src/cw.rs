@@ -1,0 +1,340 @@
+//! The CloudWatch calls the alarm types share: look an alarm up, put a metric alarm from its
+//! spec (with its anomaly detector), keep tags in step, delete.
+
+use crate::alarm_spec::{AlarmSpec, MetricRef, Query, Watched};
+use aws_sdk_cloudwatch::Client;
+use aws_sdk_cloudwatch::types::{
+    AlarmType, ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat,
+    SingleMetricAnomalyDetector, Statistic, Tag,
+};
+use shared::ResourceError;
+use std::collections::BTreeMap;
+
+/// DeleteAlarms takes at most this many names per call.
+const DELETE_BATCH: usize = 100;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveAlarm {
+    pub name: String,
+    pub arn: String,
+    pub composite: bool,
+}
+
+#[derive(Clone)]
+pub struct Alarms {
+    pub cw: Client,
+    pub resource_type: &'static str,
+}
+
+fn dims(metric: &MetricRef) -> Vec<Dimension> {
+    metric
+        .dimensions
+        .iter()
+        .map(|(k, v)| Dimension::builder().name(k).value(v).build())
+        .collect()
+}
+
+fn sdk_metric(metric: &MetricRef) -> Metric {
+    Metric::builder()
+        .namespace(&metric.namespace)
+        .metric_name(&metric.metric_name)
+        .set_dimensions(Some(dims(metric)))
+        .build()
+}
+
+fn sdk_query(query: &Query) -> MetricDataQuery {
+    MetricDataQuery::builder()
+        .id(&query.id)
+        .set_expression(query.expression.clone())
+        .set_label(query.label.clone())
+        .return_data(query.return_data)
+        .set_metric_stat(query.metric.as_ref().map(|(metric, period, stat)| {
+            MetricStat::builder()
+                .metric(sdk_metric(metric))
+                .period(*period)
+                .stat(stat)
+                .build()
+        }))
+        .build()
+}
+
+pub fn sdk_tags(tags: &[(String, String)]) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+impl Alarms {
+    pub fn new(cw: Client, resource_type: &'static str) -> Self {
+        Alarms { cw, resource_type }
+    }
+
+    pub fn err<E>(&self, operation: &'static str, target: &str, err: &E) -> ResourceError
+    where
+        E: aws_sdk_cloudwatch::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        ResourceError::aws(self.resource_type, operation, target, err)
+    }
+
+    /// The named alarms that exist, metric or composite.
+    pub async fn find(&self, names: &[String]) -> Result<Vec<LiveAlarm>, ResourceError> {
+        let mut found = Vec::new();
+        for batch in names.chunks(DELETE_BATCH) {
+            let out = self
+                .cw
+                .describe_alarms()
+                .set_alarm_names(Some(batch.to_vec()))
+                .alarm_types(AlarmType::MetricAlarm)
+                .alarm_types(AlarmType::CompositeAlarm)
+                .max_records(100)
+                .send()
+                .await
+                .map_err(|e| self.err("DescribeAlarms", &batch.join(", "), &e))?;
+            found.extend(out.metric_alarms().iter().filter_map(|a| {
+                Some(LiveAlarm {
+                    name: a.alarm_name()?.to_owned(),
+                    arn: a.alarm_arn()?.to_owned(),
+                    composite: false,
+                })
+            }));
+            found.extend(out.composite_alarms().iter().filter_map(|a| {
+                Some(LiveAlarm {
+                    name: a.alarm_name()?.to_owned(),
+                    arn: a.alarm_arn()?.to_owned(),
+                    composite: true,
+                })
+            }));
+        }
+        Ok(found)
+    }
+
+    pub async fn describe(&self, name: &str) -> Result<Option<LiveAlarm>, ResourceError> {
+        Ok(self
+            .find(&[name.to_owned()])
+            .await?
+            .into_iter()
+            .find(|a| a.name == name))
+    }
+
+    /// Every alarm whose name starts with `prefix`, page by page.
+    pub async fn with_prefix(&self, prefix: &str) -> Result<Vec<LiveAlarm>, ResourceError> {
+        let pages = self
+            .cw
+            .describe_alarms()
+            .alarm_name_prefix(prefix)
+            .alarm_types(AlarmType::MetricAlarm)
+            .alarm_types(AlarmType::CompositeAlarm)
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| self.err("DescribeAlarms", prefix, &e))?;
+        let mut found = Vec::new();
+        for page in pages {
+            found.extend(page.metric_alarms().iter().filter_map(|a| {
+                Some(LiveAlarm {
+                    name: a.alarm_name()?.to_owned(),
+                    arn: a.alarm_arn()?.to_owned(),
+                    composite: false,
+                })
+            }));
+            found.extend(page.composite_alarms().iter().filter_map(|a| {
+                Some(LiveAlarm {
+                    name: a.alarm_name()?.to_owned(),
+                    arn: a.alarm_arn()?.to_owned(),
+                    composite: true,
+                })
+            }));
+        }
+        Ok(found)
+    }
+
+    pub async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, ResourceError> {
+        let out = self
+            .cw
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| self.err("ListTagsForResource", arn, &e))?;
+        Ok(out
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+            .collect())
+    }
+
+    /// Puts the alarm (creating or overwriting it), after its anomaly detector if it has one.
+    /// `tags` apply only when the alarm is new; [`Alarms::sync_tags`] keeps them afterwards.
+    pub async fn put(
+        &self,
+        spec: &AlarmSpec,
+        tags: &[(String, String)],
+    ) -> Result<(), ResourceError> {
+        let name = spec.alarm_name.as_str();
+        if let Some((metric, stat)) = spec.anomaly_detector() {
+            self.cw
+                .put_anomaly_detector()
+                .single_metric_anomaly_detector(
+                    SingleMetricAnomalyDetector::builder()
+                        .namespace(&metric.namespace)
+                        .metric_name(&metric.metric_name)
+                        .set_dimensions(Some(dims(metric)))
+                        .stat(stat)
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| self.err("PutAnomalyDetector", name, &e))?;
+        }
+        let mut request = self
+            .cw
+            .put_metric_alarm()
+            .alarm_name(name)
+            .set_alarm_description(spec.description.clone())
+            .evaluation_periods(spec.evaluation_periods)
+            .set_datapoints_to_alarm(spec.datapoints_to_alarm)
+            .set_threshold(spec.threshold)
+            .comparison_operator(ComparisonOperator::from(spec.comparison_operator.as_str()))
+            .set_treat_missing_data(spec.treat_missing_data.clone())
+            .set_alarm_actions(Some(spec.alarm_actions.clone()))
+            .set_ok_actions(Some(spec.ok_actions.clone()))
+            .set_tags(Some(sdk_tags(tags)));
+        match spec.queries() {
+            Some(queries) => {
+                request = request.set_metrics(Some(queries.iter().map(sdk_query).collect()));
+                if spec.anomaly_band_width.is_some() {
+                    request = request.threshold_metric_id(crate::alarm_spec::BAND_ID);
+                }
+            }
+            None => {
+                if let Watched::Single {
+                    metric,
+                    statistic,
+                    extended,
+                    period,
+                } = &spec.watched
+                {
+                    request = request
+                        .namespace(&metric.namespace)
+                        .metric_name(&metric.metric_name)
+                        .set_dimensions(Some(dims(metric)))
+                        .period(*period);
+                    request = if *extended {
+                        request.extended_statistic(statistic)
+                    } else {
+                        request.statistic(Statistic::from(statistic.as_str()))
+                    };
+                }
+            }
+        }
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.err("PutMetricAlarm", name, &e))
+    }
+
+    /// Sets `wanted` and removes `removed` (keys the alarm should no longer carry).
+    pub async fn sync_tags(
+        &self,
+        arn: &str,
+        wanted: &[(String, String)],
+        removed: Vec<String>,
+    ) -> Result<(), ResourceError> {
+        let live = self.tags(arn).await?;
+        let removed: Vec<String> = removed
+            .into_iter()
+            .filter(|k| live.contains_key(k) && !wanted.iter().any(|(w, _)| w == k))
+            .collect();
+        if !removed.is_empty() {
+            self.cw
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(removed))
+                .send()
+                .await
+                .map_err(|e| self.err("UntagResource", arn, &e))?;
+        }
+        let changed: Vec<(String, String)> = wanted
+            .iter()
+            .filter(|(k, v)| live.get(k) != Some(v))
+            .cloned()
+            .collect();
+        if !changed.is_empty() {
+            self.cw
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(sdk_tags(&changed)))
+                .send()
+                .await
+                .map_err(|e| self.err("TagResource", arn, &e))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the named alarms; names that do not exist are fine.
+    pub async fn delete(&self, names: &[String]) -> Result<(), ResourceError> {
+        for batch in names.chunks(DELETE_BATCH) {
+            self.cw
+                .delete_alarms()
+                .set_alarm_names(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| self.err("DeleteAlarms", &batch.join(", "), &e))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the anomaly detector of `spec` unless another alarm still uses its band.
+    pub async fn delete_unused_detector(&self, spec: &AlarmSpec) -> Result<(), ResourceError> {
+        let Some((metric, stat)) = spec.anomaly_detector() else {
+            return Ok(());
+        };
+        let pages = self
+            .cw
+            .describe_alarms()
+            .alarm_types(AlarmType::MetricAlarm)
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| self.err("DescribeAlarms", &metric.metric_name, &e))?;
+        let wanted = sdk_metric(metric);
+        let still_used = pages.iter().flat_map(|p| p.metric_alarms()).any(|alarm| {
+            alarm.alarm_name() != Some(spec.alarm_name.as_str())
+                && alarm.threshold_metric_id().is_some()
+                && alarm.metrics().iter().any(|q| {
+                    q.metric_stat()
+                        .is_some_and(|s| s.metric() == Some(&wanted) && s.stat() == Some(stat))
+                })
+        });
+        if still_used {
+            return Ok(());
+        }
+        match self
+            .cw
+            .delete_anomaly_detector()
+            .single_metric_anomaly_detector(
+                SingleMetricAnomalyDetector::builder()
+                    .namespace(&metric.namespace)
+                    .metric_name(&metric.metric_name)
+                    .set_dimensions(Some(dims(metric)))
+                    .stat(stat)
+                    .build(),
+            )
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(self.err("DeleteAnomalyDetector", &metric.metric_name, &err)),
+        }
+    }
+}

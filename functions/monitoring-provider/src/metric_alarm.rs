@@ -1,0 +1,138 @@
+//! `Custom::MetricAlarm`: single-metric, metric-math and anomaly-band alarms. `Severity` and
+//! `Runbook` become the alarm tags `severity` and `runbook`, which alarm-router reads.
+
+use crate::alarm_spec::{self, AlarmSpec};
+use crate::cw::{Alarms, LiveAlarm};
+use shared::cfn::{Created, NamedResource, Outcome, Request, TAG_REQUEST_ID};
+use shared::props::removed_tag_keys;
+use shared::{Environment, PropertyError, Props, ResourceError, Tag};
+
+pub const TYPE: &str = "Custom::MetricAlarm";
+pub const ATTRIBUTES: [&str; 2] = ["Arn", "AlarmName"];
+pub const TAG_SEVERITY: &str = "severity";
+pub const TAG_RUNBOOK: &str = "runbook";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricAlarmProps {
+    pub environment: Environment,
+    pub spec: AlarmSpec,
+    pub tags: Vec<Tag>,
+}
+
+/// The tags an alarm carries besides the request tags: the user's, plus severity and runbook.
+pub fn alarm_tags(user: &[Tag], severity: &str, runbook: Option<&str>) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = user
+        .iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect();
+    tags.push((TAG_SEVERITY.to_owned(), severity.to_owned()));
+    if let Some(runbook) = runbook {
+        tags.push((TAG_RUNBOOK.to_owned(), runbook.to_owned()));
+    }
+    tags
+}
+
+pub fn outcome(live: &LiveAlarm) -> Outcome {
+    let [arn, name] = ATTRIBUTES;
+    Outcome::new(&live.name)
+        .with(arn, &live.arn)
+        .with(name, &live.name)
+}
+
+pub struct MetricAlarms {
+    pub alarms: Alarms,
+}
+
+impl NamedResource for MetricAlarms {
+    const RESOURCE_TYPE: &'static str = TYPE;
+    const NAME_PROPERTY: &'static str = "AlarmName";
+    type Properties = MetricAlarmProps;
+    type Live = LiveAlarm;
+
+    fn decode(props: &mut Props) -> Result<MetricAlarmProps, PropertyError> {
+        let environment = Environment::decode(props)?;
+        let spec = alarm_spec::decode(props)?;
+        let tags = props.tags()?;
+        Ok(MetricAlarmProps {
+            environment,
+            spec,
+            tags,
+        })
+    }
+
+    fn name(props: &MetricAlarmProps) -> &str {
+        &props.spec.alarm_name
+    }
+
+    async fn describe(&self, name: &str) -> Result<Option<LiveAlarm>, ResourceError> {
+        self.alarms.describe(name).await
+    }
+
+    async fn owner_request_id(&self, live: &LiveAlarm) -> Result<Option<String>, ResourceError> {
+        Ok(self.alarms.tags(&live.arn).await?.remove(TAG_REQUEST_ID))
+    }
+
+    async fn create(
+        &self,
+        request: &Request,
+        props: &MetricAlarmProps,
+    ) -> Result<Created<LiveAlarm>, ResourceError> {
+        if let Some(existing) = self.describe(&props.spec.alarm_name).await? {
+            return Ok(Created::Exists(existing));
+        }
+        let mut tags = alarm_tags(
+            &props.tags,
+            &props.spec.severity,
+            props.spec.runbook.as_deref(),
+        );
+        tags.extend(request.resource_tags(&[]));
+        self.alarms.put(&props.spec, &tags).await?;
+        let live = self
+            .describe(&props.spec.alarm_name)
+            .await?
+            .ok_or_else(|| {
+                ResourceError::refused(
+                    TYPE,
+                    format!("PutMetricAlarm for {} left no alarm", props.spec.alarm_name),
+                )
+            })?;
+        Ok(Created::New(outcome(&live)))
+    }
+
+    async fn reconcile(
+        &self,
+        live: &LiveAlarm,
+        old: Option<&MetricAlarmProps>,
+        new: &MetricAlarmProps,
+    ) -> Result<Outcome, ResourceError> {
+        if live.composite {
+            return Err(ResourceError::refused(
+                TYPE,
+                format!(
+                    "AlarmName {} is a composite alarm; choose another name",
+                    live.name
+                ),
+            ));
+        }
+        self.alarms.put(&new.spec, &[]).await?;
+        let wanted = alarm_tags(&new.tags, &new.spec.severity, new.spec.runbook.as_deref());
+        let mut removed = removed_tag_keys(old.map(|o| o.tags.as_slice()), &new.tags);
+        if new.spec.runbook.is_none() {
+            removed.push(TAG_RUNBOOK.to_owned());
+        }
+        self.alarms.sync_tags(&live.arn, &wanted, removed).await?;
+        if let Some(old) = old.filter(|o| o.spec.anomaly_detector() != new.spec.anomaly_detector())
+        {
+            self.alarms.delete_unused_detector(&old.spec).await?;
+        }
+        Ok(outcome(live))
+    }
+
+    async fn delete(&self, name: &str, props: &MetricAlarmProps) -> Result<(), ResourceError> {
+        self.alarms.delete(&[name.to_owned()]).await?;
+        if props.spec.alarm_name == name {
+            self.alarms.delete_unused_detector(&props.spec).await?;
+        }
+        Ok(())
+    }
+}

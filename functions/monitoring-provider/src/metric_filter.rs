@@ -1,0 +1,299 @@
+//! `Custom::MetricFilter`: a log metric filter; physical id `<LogGroupName>|<FilterName>`.
+//! Filters take no tags, so an existing filter is taken over only when it is already exactly
+//! the one asked for.
+
+use shared::cfn::{Created, NamedResource, Outcome, Request};
+use shared::props::{LOG_GROUP_NAME_RULE, is_log_group_name};
+use shared::{Environment, Problem, PropertyError, Props, ResourceError};
+
+pub const TYPE: &str = "Custom::MetricFilter";
+pub const ATTRIBUTES: [&str; 2] = ["FilterName", "LogGroupName"];
+pub const UNITS: [&str; 27] = [
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterProps {
+    pub environment: Environment,
+    pub log_group_name: String,
+    pub filter_name: String,
+    pub pattern: String,
+    pub namespace: String,
+    pub metric_name: String,
+    pub metric_value: String,
+    pub default_value: Option<f64>,
+    pub unit: Option<String>,
+    /// `<LogGroupName>|<FilterName>`.
+    pub physical_id: String,
+}
+
+fn is_filter_name(name: &str) -> bool {
+    (1..=512).contains(&name.len()) && !name.contains(':') && !name.contains('*')
+}
+
+fn is_metric_value(value: &str) -> bool {
+    value.parse::<f64>().is_ok() || (value.starts_with('$') && value.len() > 1)
+}
+
+pub fn decode(props: &mut Props) -> Result<FilterProps, PropertyError> {
+    let environment = Environment::decode(props)?;
+    let log_group_name =
+        props.required_valid_string("LogGroupName", LOG_GROUP_NAME_RULE, is_log_group_name)?;
+    let filter_name = props.required_valid_string(
+        "FilterName",
+        "must be 1 to 512 characters without ':' or '*'",
+        is_filter_name,
+    )?;
+    // An empty pattern matches every event; CloudFormation gives it as "".
+    let pattern = props.optional_string("FilterPattern")?.unwrap_or_default();
+    if pattern.len() > 1024 {
+        return Err(props.error(
+            "FilterPattern",
+            Problem::Invalid {
+                rule: "must be at most 1024 characters".to_owned(),
+                got: format!("{} characters", pattern.len()),
+            },
+        ));
+    }
+    let namespace = props.required_string("MetricNamespace")?;
+    let metric_name = props.required_string("MetricName")?;
+    let metric_value = props
+        .optional_valid_string(
+            "MetricValue",
+            "must be a number or a field such as $.latency",
+            is_metric_value,
+        )?
+        .unwrap_or_else(|| "1".to_owned());
+    let default_value = crate::alarm_spec::optional_number(props, "DefaultValue")?;
+    let unit = props.optional_choice("Unit", &UNITS)?.map(str::to_owned);
+    let physical_id = format!("{log_group_name}|{filter_name}");
+    Ok(FilterProps {
+        environment,
+        log_group_name,
+        filter_name,
+        pattern,
+        namespace,
+        metric_name,
+        metric_value,
+        default_value,
+        unit,
+        physical_id,
+    })
+}
+
+/// What DescribeMetricFilters says, in the properties' terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveFilter {
+    pub pattern: String,
+    pub namespace: String,
+    pub metric_name: String,
+    pub metric_value: String,
+    pub default_value: Option<f64>,
+}
+
+pub struct MetricFilters {
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+}
+
+fn split(physical_id: &str) -> Option<(&str, &str)> {
+    physical_id.split_once('|')
+}
+
+impl MetricFilters {
+    pub async fn get(&self, group: &str, name: &str) -> Result<Option<LiveFilter>, ResourceError> {
+        let out = match self
+            .logs
+            .describe_metric_filters()
+            .log_group_name(group)
+            .filter_name_prefix(name)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                return Ok(None);
+            }
+            Err(err) => {
+                return Err(ResourceError::aws(
+                    TYPE,
+                    "DescribeMetricFilters",
+                    format!("{group}|{name}"),
+                    &err,
+                ));
+            }
+        };
+        Ok(out
+            .metric_filters()
+            .iter()
+            .find(|f| f.filter_name() == Some(name))
+            .map(|f| {
+                let t = f.metric_transformations().first();
+                LiveFilter {
+                    pattern: f.filter_pattern().unwrap_or_default().to_owned(),
+                    namespace: t
+                        .map(|t| t.metric_namespace().to_owned())
+                        .unwrap_or_default(),
+                    metric_name: t.map(|t| t.metric_name().to_owned()).unwrap_or_default(),
+                    metric_value: t.map(|t| t.metric_value().to_owned()).unwrap_or_default(),
+                    default_value: t.and_then(|t| t.default_value()),
+                }
+            }))
+    }
+
+    pub async fn put(&self, props: &FilterProps) -> Result<(), ResourceError> {
+        let transformation = aws_sdk_cloudwatchlogs::types::MetricTransformation::builder()
+            .metric_namespace(&props.namespace)
+            .metric_name(&props.metric_name)
+            .metric_value(&props.metric_value)
+            .set_default_value(props.default_value)
+            .set_unit(
+                props
+                    .unit
+                    .as_deref()
+                    .map(aws_sdk_cloudwatchlogs::types::StandardUnit::from),
+            )
+            .build()
+            .map_err(|e| ResourceError::refused(TYPE, format!("metric transformation: {e}")))?;
+        self.logs
+            .put_metric_filter()
+            .log_group_name(&props.log_group_name)
+            .filter_name(&props.filter_name)
+            .filter_pattern(&props.pattern)
+            .metric_transformations(transformation)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| ResourceError::aws(TYPE, "PutMetricFilter", &props.physical_id, &e))
+    }
+
+    pub async fn remove(&self, group: &str, name: &str) -> Result<(), ResourceError> {
+        match self
+            .logs
+            .delete_metric_filter()
+            .log_group_name(group)
+            .filter_name(name)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(ResourceError::aws(
+                TYPE,
+                "DeleteMetricFilter",
+                format!("{group}|{name}"),
+                &err,
+            )),
+        }
+    }
+
+    fn outcome(props: &FilterProps) -> Outcome {
+        let [filter, group] = ATTRIBUTES;
+        Outcome::new(&props.physical_id)
+            .with(filter, &props.filter_name)
+            .with(group, &props.log_group_name)
+    }
+}
+
+impl NamedResource for MetricFilters {
+    const RESOURCE_TYPE: &'static str = TYPE;
+    const NAME_PROPERTY: &'static str = "FilterName";
+    type Properties = FilterProps;
+    type Live = LiveFilter;
+
+    fn decode(props: &mut Props) -> Result<FilterProps, PropertyError> {
+        decode(props)
+    }
+
+    fn name(props: &FilterProps) -> &str {
+        &props.physical_id
+    }
+
+    async fn describe(&self, physical_id: &str) -> Result<Option<LiveFilter>, ResourceError> {
+        match split(physical_id) {
+            Some((group, name)) => self.get(group, name).await,
+            None => Ok(None),
+        }
+    }
+
+    fn identical(&self, live: &LiveFilter, props: &FilterProps) -> bool {
+        live.pattern == props.pattern
+            && live.namespace == props.namespace
+            && live.metric_name == props.metric_name
+            && live.metric_value == props.metric_value
+            && live.default_value == props.default_value
+    }
+
+    async fn owner_request_id(&self, _live: &LiveFilter) -> Result<Option<String>, ResourceError> {
+        Ok(None)
+    }
+
+    async fn create(
+        &self,
+        _request: &Request,
+        props: &FilterProps,
+    ) -> Result<Created<LiveFilter>, ResourceError> {
+        if let Some(existing) = self.get(&props.log_group_name, &props.filter_name).await? {
+            return Ok(Created::Exists(existing));
+        }
+        self.put(props).await?;
+        Ok(Created::New(Self::outcome(props)))
+    }
+
+    async fn reconcile(
+        &self,
+        live: &LiveFilter,
+        _old: Option<&FilterProps>,
+        new: &FilterProps,
+    ) -> Result<Outcome, ResourceError> {
+        if !self.identical(live, new) {
+            self.put(new).await?;
+        }
+        Ok(Self::outcome(new))
+    }
+
+    async fn delete(&self, physical_id: &str, _props: &FilterProps) -> Result<(), ResourceError> {
+        match split(physical_id) {
+            Some((group, name)) => self.remove(group, name).await,
+            None => {
+                tracing::info!(physical_id, "not a metric filter id; nothing to delete");
+                Ok(())
+            }
+        }
+    }
+}
