@@ -5,6 +5,14 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 VENV_STAMP := $(VENV)/.installed
+# checkov pins an old boto3, so it has its own venv.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+TEMPLATES := template.yaml $(wildcard stacks/*.yaml)
+# cargo-lambda and zig, from PyPI, for the arm64 Lambda bootstraps.
+BUILD_VENV := .venv-build
+BUILD_STAMP := $(BUILD_VENV)/.installed
+FUNCTIONS := kms-provider monitoring-provider ecs-provider alarm-router key-rotator key-auditor
 CARGO ?= cargo
 ENV ?= dev
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
@@ -13,6 +21,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 DEMO := $(TARGET_DIR)/release/demo
 
 export STACKHAND_PYTHON := $(CURDIR)/$(VENV)/bin/python
+
 
 .PHONY: help venv build build-debug build-release fmt-check clippy test test-rust test-emulator test-demo lint demo clean
 
@@ -27,6 +36,12 @@ $(VENV_STAMP): requirements-dev.txt
 
 venv: $(VENV_STAMP) ## Install the pinned emulator and linters into .venv
 
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@echo "==> installing pinned checkov into $(CHECKOV_VENV)"
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
 # --examples makes cargo resolve dev-dependency features too, so `cargo test` reuses this build
 # instead of compiling the SDK crates a second time with test-util on.
 build-debug:
@@ -36,7 +51,17 @@ build-debug:
 build-release: ## Release binaries (panic = unwind), plus the panicking example the tests drive
 	$(CARGO) build --release --workspace --bins --examples
 
-build: build-release ## Build every function in release mode
+$(BUILD_STAMP): requirements-build.txt
+	@echo "==> installing pinned cargo-lambda and zig into $(BUILD_VENV)"
+	$(PYTHON) -m venv $(BUILD_VENV)
+	$(BUILD_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-build.txt
+	rustup target add aarch64-unknown-linux-gnu
+	@touch $@
+
+# FUNCTION=<name> builds one; the default builds all six.
+build: $(BUILD_STAMP) ## arm64 Lambda bootstraps: target/lambda/<function>/bootstrap (cargo lambda)
+	PATH="$(CURDIR)/$(BUILD_VENV)/bin:$$PATH" $(CARGO) lambda build --release --arm64 $(addprefix -p ,$(or $(FUNCTION),$(FUNCTIONS)))
+	@for f in $(or $(FUNCTION),$(FUNCTIONS)); do ls -l $(TARGET_DIR)/lambda/$$f/bootstrap | awk -v f=$$f '{printf "  %-22s %6.1f MB\n", f, $$5/1048576}'; done
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -50,8 +75,9 @@ test-emulator: venv ## Tests of the moto extension itself
 test-rust: venv build-debug build-release ## Unit, property and end-to-end tests
 	$(CARGO) test --workspace
 
-lint: venv ## cfn-lint (with the serverless rules), and least privilege against the code's calls
-	$(VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
+lint: venv $(CHECKOV_STAMP) ## cfn-lint (serverless rules) and checkov on every template; least privilege
+	$(VENV)/bin/cfn-lint $(TEMPLATES) --append-rules cfn_lint_serverless.rules
+	$(CHECKOV_VENV)/bin/checkov $(addprefix -f ,$(TEMPLATES)) --framework cloudformation --skip-download --compact --quiet
 	$(VENV)/bin/python -m unittest discover -s tests/lint -p 'test_*.py'
 
 test-demo: venv build-release ## The demo's lifecycle in dev and prod, checked by its exit status
@@ -67,4 +93,4 @@ demo: venv build-release ## The LogGroup lifecycle on the local emulator (ENV=de
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(CHECKOV_VENV) $(BUILD_VENV)

@@ -159,7 +159,7 @@ async fn an_unknown_resource_type_fails_and_names_the_served_types() {
         .to_owned();
     assert_eq!(
         reason,
-        "monitoring-provider serves Custom::LogGroup; it cannot handle ResourceType Custom::Bucket"
+        "monitoring-provider serves Custom::LogGroup, Custom::MetricAlarm, Custom::CompositeAlarm, Custom::Dashboard, Custom::MetricFilter, Custom::QueryDefinition, Custom::AlertTopic, Custom::AlarmBaseline; it cannot handle ResourceType Custom::Bucket"
     );
 }
 

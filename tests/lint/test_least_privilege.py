@@ -142,6 +142,52 @@ class LeastPrivilege(unittest.TestCase):
                     self.assertFalse(action.endswith(":*"), f"{binary}: {action}")
 
 
+TEMPLATES = ["template.yaml"] + sorted(
+    os.path.join("stacks", n) for n in os.listdir(os.path.join(ROOT, "stacks")) if n.endswith(".yaml")
+)
+
+
+def load(relative: str) -> dict:
+    template, matches = decode(os.path.join(ROOT, relative))
+    assert template is not None, matches
+    return template
+
+
+def iam_statements(resource: dict) -> list[dict]:
+    """Statements of an IAM role, policy or managed policy (not key or queue policies)."""
+    props = resource.get("Properties", {})
+    kind = resource.get("Type")
+    if kind == "AWS::IAM::Role":
+        docs = [p.get("PolicyDocument", {}) for p in props.get("Policies", []) if isinstance(p, dict)]
+    elif kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        docs = [props.get("PolicyDocument", {})]
+    else:
+        return []
+    out = []
+    for doc in docs:
+        statement = doc.get("Statement", []) if isinstance(doc, dict) else []
+        out.extend(statement if isinstance(statement, list) else [statement])
+    return out
+
+
+class EveryTemplate(unittest.TestCase):
+    def test_no_iam_statement_grants_every_action(self) -> None:
+        for relative in TEMPLATES:
+            for name, resource in load(relative)["Resources"].items():
+                for statement in iam_statements(resource):
+                    for action in actions(statement):
+                        self.assertNotIn(action, ("*", "kms:*", "iam:*"), f"{relative} {name}: {statement}")
+
+    def test_every_custom_resource_sets_a_service_timeout(self) -> None:
+        for relative in TEMPLATES:
+            for name, resource in load(relative)["Resources"].items():
+                if not str(resource.get("Type", "")).startswith("Custom::"):
+                    continue
+                timeout = resource.get("Properties", {}).get("ServiceTimeout")
+                self.assertIsNotNone(timeout, f"{relative} {name} has no ServiceTimeout")
+                self.assertTrue(60 <= int(timeout) <= 3600, f"{relative} {name}: ServiceTimeout {timeout}")
+
+
 class ScannerSelfTest(unittest.TestCase):
     def test_finds_calls_split_across_lines(self) -> None:
         code = "self.logs\n            .put_retention_policy()\n .x()"
