@@ -12,6 +12,11 @@ TEMPLATES := template.yaml $(wildcard stacks/*.yaml)
 # cargo-lambda and zig, from PyPI, for the arm64 Lambda bootstraps.
 BUILD_VENV := .venv-build
 BUILD_STAMP := $(BUILD_VENV)/.installed
+# The benchmark peers (crhelper + boto3) and, optionally, Prowler, each in its own venv.
+PEERS_VENV := bench/.venv-peers
+PEERS_STAMP := $(PEERS_VENV)/.installed
+PROWLER_VENV := bench/.venv-prowler
+PROWLER_STAMP := $(PROWLER_VENV)/.installed
 FUNCTIONS := kms-provider monitoring-provider ecs-provider alarm-router key-rotator key-auditor
 CARGO ?= cargo
 ENV ?= dev
@@ -23,7 +28,7 @@ DEMO := $(TARGET_DIR)/release/demo
 export STACKHAND_PYTHON := $(CURDIR)/$(VENV)/bin/python
 
 
-.PHONY: help venv build build-debug build-release fmt-check clippy test test-rust test-emulator test-demo test-arm64 lint demo clean
+.PHONY: help venv build build-debug build-release fmt-check clippy test test-rust test-emulator test-demo test-arm64 bench bench-smoke lint demo clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -87,12 +92,29 @@ test-demo: venv build-release ## The demo's lifecycle in dev and prod, checked b
 	  echo "demo --env $$env: $$(tail -n 1 $(TARGET_DIR)/demo-$$env.log)"; \
 	done
 
+$(PEERS_STAMP): bench/requirements-peers.txt
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements-peers.txt
+	@touch $@
+
+$(PROWLER_STAMP): bench/requirements-prowler.txt
+	@echo "==> installing pinned Prowler into $(PROWLER_VENV) (a few minutes, once)"
+	$(PYTHON) -m venv $(PROWLER_VENV)
+	$(PROWLER_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements-prowler.txt
+	@touch $@
+
+bench: venv build-release $(PEERS_STAMP) $(PROWLER_STAMP) ## Benchmarks beside their peers; writes bench/RESULTS.md
+	$(VENV)/bin/python bench/bench.py
+
+bench-smoke: venv build-release $(PEERS_STAMP) ## make bench at its smallest size (no Prowler), to prove it still runs
+	$(VENV)/bin/python bench/bench.py --runs 3 --sizes 20 --no-prowler --out $(TARGET_DIR)/bench-smoke.md
+
 # One function is enough to prove the cross build; all six would add about 15 minutes to CI.
 test-arm64: ## The arm64 Lambda build of key-rotator succeeds and is an aarch64 ELF
 	$(MAKE) build FUNCTION=key-rotator
 	$(PYTHON) -c "import sys; h = open('$(TARGET_DIR)/lambda/key-rotator/bootstrap', 'rb').read(20); sys.exit(0 if h[:4] == b'\x7fELF' and int.from_bytes(h[18:20], 'little') == 183 else 'not an aarch64 ELF')"
 
-test: fmt-check clippy test-emulator lint test-rust test-demo test-arm64 ## Everything CI runs
+test: fmt-check clippy test-emulator lint test-rust test-demo bench-smoke test-arm64 ## Everything CI runs
 	@echo "make test: all checks passed"
 
 demo: venv build-release ## The seed platform's lifecycle on the local emulator (ENV=dev|qa|uat|prod)
@@ -100,4 +122,4 @@ demo: venv build-release ## The seed platform's lifecycle on the local emulator 
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) $(CHECKOV_VENV) $(BUILD_VENV)
+	rm -rf $(VENV) $(CHECKOV_VENV) $(BUILD_VENV) $(PEERS_VENV) $(PROWLER_VENV)
