@@ -25,6 +25,8 @@ def create(event, _context):
         Tags=[{"TagKey": "stackhand:request-id", "TagValue": event["RequestId"]}],
     )["KeyMetadata"]
     kms.enable_key_rotation(KeyId=key["KeyId"])
+    for alias in props.get("Aliases", []):
+        kms.create_alias(AliasName=alias if alias.startswith("alias/") else f"alias/{alias}", TargetKeyId=key["KeyId"])
     helper.Data.update({"KeyId": key["KeyId"], "Arn": key["Arn"]})
     return key["KeyId"]
 
