@@ -3,6 +3,7 @@
 
 use crate::alarm_spec::{AlarmSpec, MetricRef, Query, Watched};
 use aws_sdk_cloudwatch::Client;
+use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
 use aws_sdk_cloudwatch::types::{
     AlarmType, ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat,
     SingleMetricAnomalyDetector, Statistic, Tag,
@@ -64,6 +65,28 @@ pub fn sdk_tags(tags: &[(String, String)]) -> Vec<Tag> {
         .collect()
 }
 
+/// The metric and composite alarms of one DescribeAlarms answer.
+fn live_alarms(out: &DescribeAlarmsOutput) -> Vec<LiveAlarm> {
+    let metric = out
+        .metric_alarms()
+        .iter()
+        .map(|a| (a.alarm_name(), a.alarm_arn(), false));
+    let composite = out
+        .composite_alarms()
+        .iter()
+        .map(|a| (a.alarm_name(), a.alarm_arn(), true));
+    metric
+        .chain(composite)
+        .filter_map(|(name, arn, composite)| {
+            Some(LiveAlarm {
+                name: name?.to_owned(),
+                arn: arn?.to_owned(),
+                composite,
+            })
+        })
+        .collect()
+}
+
 impl Alarms {
     pub fn new(cw: Client, resource_type: &'static str) -> Self {
         Alarms { cw, resource_type }
@@ -90,20 +113,7 @@ impl Alarms {
                 .send()
                 .await
                 .map_err(|e| self.err("DescribeAlarms", &batch.join(", "), &e))?;
-            found.extend(out.metric_alarms().iter().filter_map(|a| {
-                Some(LiveAlarm {
-                    name: a.alarm_name()?.to_owned(),
-                    arn: a.alarm_arn()?.to_owned(),
-                    composite: false,
-                })
-            }));
-            found.extend(out.composite_alarms().iter().filter_map(|a| {
-                Some(LiveAlarm {
-                    name: a.alarm_name()?.to_owned(),
-                    arn: a.alarm_arn()?.to_owned(),
-                    composite: true,
-                })
-            }));
+            found.extend(live_alarms(&out));
         }
         Ok(found)
     }
@@ -129,24 +139,7 @@ impl Alarms {
             .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(|e| self.err("DescribeAlarms", prefix, &e))?;
-        let mut found = Vec::new();
-        for page in pages {
-            found.extend(page.metric_alarms().iter().filter_map(|a| {
-                Some(LiveAlarm {
-                    name: a.alarm_name()?.to_owned(),
-                    arn: a.alarm_arn()?.to_owned(),
-                    composite: false,
-                })
-            }));
-            found.extend(page.composite_alarms().iter().filter_map(|a| {
-                Some(LiveAlarm {
-                    name: a.alarm_name()?.to_owned(),
-                    arn: a.alarm_arn()?.to_owned(),
-                    composite: true,
-                })
-            }));
-        }
-        Ok(found)
+        Ok(pages.iter().flat_map(live_alarms).collect())
     }
 
     pub async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, ResourceError> {
