@@ -3,10 +3,10 @@
 
 use crate::alarm_spec::{SEVERITIES, is_alarm_name};
 use crate::cw::{Alarms, LiveAlarm, sdk_tags};
-use crate::metric_alarm::{TAG_RUNBOOK, alarm_tags, outcome};
+use crate::metric_alarm::{alarm_tags, outcome};
 use serde_json::Value;
 use shared::cfn::{Created, NamedResource, Outcome, Request, TAG_REQUEST_ID};
-use shared::props::{removed_tag_keys, show};
+use shared::props::show;
 use shared::{Environment, Problem, PropertyError, Props, ResourceError, Tag};
 
 pub const TYPE: &str = "Custom::CompositeAlarm";
@@ -269,12 +269,15 @@ impl NamedResource for CompositeAlarms {
             ));
         }
         self.put(new, &[]).await?;
-        let wanted = alarm_tags(&new.tags, &new.severity, new.runbook.as_deref());
-        let mut removed = removed_tag_keys(old.map(|o| o.tags.as_slice()), &new.tags);
-        if new.runbook.is_none() {
-            removed.push(TAG_RUNBOOK.to_owned());
-        }
-        self.alarms.sync_tags(&live.arn, &wanted, removed).await?;
+        self.alarms
+            .sync_alarm_tags(
+                &live.arn,
+                old.map(|o| o.tags.as_slice()),
+                &new.tags,
+                &new.severity,
+                new.runbook.as_deref(),
+            )
+            .await?;
         Ok(outcome(live))
     }
 

@@ -8,7 +8,7 @@ use aws_sdk_cloudwatch::types::{
     AlarmType, ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat,
     SingleMetricAnomalyDetector, Statistic, Tag,
 };
-use shared::ResourceError;
+use shared::{ResourceError, Tag as UserTag};
 use std::collections::BTreeMap;
 
 /// DeleteAlarms takes at most this many names per call.
@@ -264,6 +264,24 @@ impl Alarms {
                 .map_err(|e| self.err("TagResource", arn, &e))?;
         }
         Ok(())
+    }
+
+    /// Keeps an alarm's user tags and its `severity` and `runbook` tags in step with the
+    /// properties: the tags the old properties had and the new lack are removed.
+    pub async fn sync_alarm_tags(
+        &self,
+        arn: &str,
+        old: Option<&[UserTag]>,
+        new: &[UserTag],
+        severity: &str,
+        runbook: Option<&str>,
+    ) -> Result<(), ResourceError> {
+        let wanted = crate::metric_alarm::alarm_tags(new, severity, runbook);
+        let mut removed = shared::props::removed_tag_keys(old, new);
+        if runbook.is_none() {
+            removed.push(crate::metric_alarm::TAG_RUNBOOK.to_owned());
+        }
+        self.sync_tags(arn, &wanted, removed).await
     }
 
     /// Deletes the named alarms; names that do not exist are fine.

@@ -4,7 +4,6 @@
 use crate::alarm_spec::{self, AlarmSpec};
 use crate::cw::{Alarms, LiveAlarm};
 use shared::cfn::{Created, NamedResource, Outcome, Request, TAG_REQUEST_ID};
-use shared::props::removed_tag_keys;
 use shared::{Environment, PropertyError, Props, ResourceError, Tag};
 
 pub const TYPE: &str = "Custom::MetricAlarm";
@@ -115,12 +114,15 @@ impl NamedResource for MetricAlarms {
             ));
         }
         self.alarms.put(&new.spec, &[]).await?;
-        let wanted = alarm_tags(&new.tags, &new.spec.severity, new.spec.runbook.as_deref());
-        let mut removed = removed_tag_keys(old.map(|o| o.tags.as_slice()), &new.tags);
-        if new.spec.runbook.is_none() {
-            removed.push(TAG_RUNBOOK.to_owned());
-        }
-        self.alarms.sync_tags(&live.arn, &wanted, removed).await?;
+        self.alarms
+            .sync_alarm_tags(
+                &live.arn,
+                old.map(|o| o.tags.as_slice()),
+                &new.tags,
+                &new.spec.severity,
+                new.spec.runbook.as_deref(),
+            )
+            .await?;
         if let Some(old) = old.filter(|o| o.spec.anomaly_detector() != new.spec.anomaly_detector())
         {
             self.alarms.delete_unused_detector(&old.spec).await?;
