@@ -27,14 +27,7 @@ impl Fixture {
         let mut topics = Vec::new();
         let mut queues = Vec::new();
         for name in ["alerts", "critical"] {
-            let topic = sns
-                .create_topic()
-                .name(name)
-                .send()
-                .await
-                .expect("topic")
-                .topic_arn
-                .expect("arn");
+            let topic = common::topic(&account, name).await;
             let queue = sqs
                 .create_queue()
                 .queue_name(format!("{name}-inbox"))

@@ -342,3 +342,30 @@ fn the_release_profile_unwinds_on_panic() {
         "cargo-lambda would default to abort:\n{section}"
     );
 }
+
+/// The scan every FunctionProcess gets when dropped: a process that prints its environment
+/// (credentials and a ResponseURL signature) is caught.
+#[tokio::test]
+async fn the_log_scan_catches_credentials_and_the_signature() {
+    let account = emulator().new_account().await;
+    let api = RuntimeApi::start().await;
+    let mut env = account.lambda_env();
+    env.push((
+        "LEAKED_URL".into(),
+        format!("X-Amz-Signature={SECRET_SIGNATURE}"),
+    ));
+    let printer = api.spawn(std::path::Path::new("/usr/bin/env"), &env);
+    let give_up = tokio::time::Instant::now() + TIMEOUT;
+    while !printer.output().contains("LEAKED_URL") && tokio::time::Instant::now() < give_up {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let leaks = printer.leaks();
+    assert!(leaks.iter().any(|l| l.contains("signature")), "{leaks:?}");
+    assert_eq!(
+        leaks.iter().filter(|l| l.contains("credential (")).count(),
+        3,
+        "{leaks:?}"
+    );
+    // Cleared, so that dropping it does not fail this test.
+    printer.output.lock().expect("lock").clear();
+}

@@ -60,7 +60,7 @@ async fn an_error_answers_failed_with_the_reason_and_the_marker_id() {
 }
 
 #[tokio::test]
-async fn a_delete_carrying_the_marker_succeeds_without_any_aws_call() {
+async fn a_delete_carrying_the_marker_of_an_undecodable_create_succeeds_without_any_aws_call() {
     // Every AWS call from this provider would be refused, so success proves none was made.
     let closed = format!("http://127.0.0.1:{}", e2e::emulator::free_port());
     let fx = Fixture::new().await;

@@ -162,10 +162,21 @@ impl RuntimeApi {
                 }
             });
         }
+        let secrets = env
+            .iter()
+            .filter(|(name, value)| {
+                matches!(
+                    name.as_str(),
+                    "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" | "AWS_SESSION_TOKEN"
+                ) && value.len() >= 8
+            })
+            .map(|(_, value)| value.clone())
+            .collect();
         FunctionProcess {
             child,
             output,
             started,
+            secrets,
         }
     }
 }
@@ -219,16 +230,75 @@ async fn serve(state: Arc<State>, stream: tokio::net::TcpStream) {
     }
 }
 
-/// A running function binary and everything it printed.
+/// A running function binary and everything it printed. When it is dropped, its logs are
+/// scanned for secrets (see [`FunctionProcess::leaks`]): every test, the demo and the
+/// benchmarks that run a binary through this harness fail if one leaked.
 pub struct FunctionProcess {
     pub child: Child,
     pub output: Arc<Mutex<String>>,
     pub started: Instant,
+    /// The credential values the binary was given.
+    secrets: Vec<String>,
 }
+
+/// Signs that a raw event was logged whole: its JSON keys, as serialized or escaped.
+const RAW_EVENT_KEYS: [&str; 4] = [
+    "\"ResponseURL\":",
+    "\\\"ResponseURL\\\":",
+    "\"detail-type\":",
+    "\\\"detail-type\\\":",
+];
 
 impl FunctionProcess {
     pub fn output(&self) -> String {
         self.output.lock().expect("lock").clone()
+    }
+
+    /// What the logs hold that they must not: the ResponseURL's signature or credential, an
+    /// access key, secret key or session token, or a whole incoming event.
+    pub fn leaks(&self) -> Vec<String> {
+        let output = self.output();
+        let mut found = Vec::new();
+        for (what, needle) in [
+            ("the ResponseURL signature", crate::SECRET_SIGNATURE),
+            ("the ResponseURL credential", crate::SECRET_CREDENTIAL),
+        ] {
+            if output.contains(needle) {
+                found.push(what.to_owned());
+            }
+        }
+        for secret in &self.secrets {
+            if output.contains(secret.as_str()) {
+                found.push(format!(
+                    "a credential ({}...)",
+                    &secret[..4.min(secret.len())]
+                ));
+            }
+        }
+        for key in RAW_EVENT_KEYS {
+            if output.contains(key) {
+                found.push(format!("a whole event ({key})"));
+            }
+        }
+        found
+    }
+}
+
+impl Drop for FunctionProcess {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let leaks = self.leaks();
+        assert!(
+            leaks.is_empty(),
+            "{} logged {}:\n{}",
+            self.child
+                .id()
+                .map_or_else(String::new, |pid| format!("pid {pid}")),
+            leaks.join(", "),
+            self.output()
+        );
     }
 }
 

@@ -147,6 +147,30 @@ TEMPLATES = ["template.yaml"] + sorted(
 )
 
 
+READ_PREFIXES = ("Describe", "Get", "List")
+
+
+class NoDataLoss(unittest.TestCase):
+    """Read from the call sites, so a new code path cannot slip past."""
+
+    def test_the_key_audit_writes_nothing_but_its_metrics_and_its_report(self) -> None:
+        writes = {c for c in calls_in("key-auditor") if not c.split(":")[1].startswith(READ_PREFIXES)}
+        self.assertEqual(writes, {"cloudwatch:PutMetricData", "sns:Publish"})
+
+    def test_only_the_kms_provider_can_schedule_a_key_deletion(self) -> None:
+        for binary in CLIENTS:
+            if binary != "kms-provider":
+                self.assertNotIn("kms:ScheduleKeyDeletion", calls_in(binary), binary)
+
+    def test_every_key_deletion_goes_through_the_one_guarded_helper(self) -> None:
+        src = os.path.join(ROOT, "functions", "kms-provider", "src")
+        sites = []
+        for name in sorted(os.listdir(src)):
+            with open(os.path.join(src, name), encoding="utf-8") as f:
+                sites += [name for line in f if ".schedule_key_deletion()" in line]
+        self.assertEqual(sites, ["store.rs"], "ScheduleKeyDeletion is called outside KeyStore::schedule_deletion")
+
+
 def load(relative: str) -> dict:
     template, matches = decode(os.path.join(ROOT, relative))
     assert template is not None, matches

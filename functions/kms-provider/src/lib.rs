@@ -81,6 +81,20 @@ impl CustomResource for KmsKeys {
     ) -> Result<(), ResourceError> {
         lifecycle::delete(&self.store, physical_id, props).await
     }
+
+    /// A key the failed Create made (found by its request tag) follows the delete rules:
+    /// deletion scheduled with the pending window, or retained in uat/prod.
+    async fn clean_up_failed_create(
+        &self,
+        failed: &Request,
+        props: &KeyProps,
+    ) -> Result<(), ResourceError> {
+        for key_id in self.store.made_by(failed).await? {
+            tracing::info!(key_id, "removing the key the failed Create made");
+            lifecycle::delete(&self.store, &key_id, props).await?;
+        }
+        Ok(())
+    }
 }
 
 pub struct KmsKeySets {
@@ -225,6 +239,22 @@ impl CustomResource for KmsKeySets {
     ) -> Result<(), ResourceError> {
         for name in key_set::ALL_KEY_NAMES {
             self.remove_member(request, props, name, None).await?;
+        }
+        Ok(())
+    }
+
+    /// Every key the failed Create made, with or without its alias yet, follows the set's
+    /// delete rules (the same for every member: they come from the environment).
+    async fn clean_up_failed_create(
+        &self,
+        failed: &Request,
+        props: &KeySetProps,
+    ) -> Result<(), ResourceError> {
+        let ctx = lifecycle::context(&self.store, failed)?;
+        let rules = key_set::member(props, "main", &ctx);
+        for key_id in self.store.made_by(failed).await? {
+            tracing::info!(key_id, "removing a key the failed Create made");
+            lifecycle::delete(&self.store, &key_id, &rules).await?;
         }
         Ok(())
     }

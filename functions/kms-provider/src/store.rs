@@ -137,6 +137,11 @@ impl KeyStore {
         &self,
         request: &Request,
     ) -> Result<Option<String>, ResourceError> {
+        Ok(self.made_by(request).await?.into_iter().next())
+    }
+
+    /// Every live key `request` created (its stack and request tags), scanning the account.
+    pub async fn made_by(&self, request: &Request) -> Result<Vec<String>, ResourceError> {
         let ids: Vec<String> = self
             .kms
             .list_keys()
@@ -149,6 +154,7 @@ impl KeyStore {
             .into_iter()
             .filter_map(|k| k.key_id)
             .collect();
+        let mut made = Vec::new();
         for batch in ids.chunks(TAG_SCAN_CONCURRENCY) {
             let mut tasks = tokio::task::JoinSet::new();
             for id in batch {
@@ -167,12 +173,12 @@ impl KeyStore {
                 {
                     let live = self.describe(&id).await?;
                     if live.is_some_and(|k| !is_gone(k.key_state())) {
-                        return Ok(Some(id));
+                        made.push(id);
                     }
                 }
             }
         }
-        Ok(None)
+        Ok(made)
     }
 
     /// The aliases that point at `key_id`.
@@ -320,13 +326,15 @@ impl KeyStore {
             .map_err(|e| self.err("CreateGrant", &format!("{key_id} grant {}", grant.name), &e))
     }
 
-    /// Schedules deletion; a key already pending deletion or gone is a success.
+    /// Schedules deletion; a key already pending deletion or gone is a success. The only call
+    /// site of ScheduleKeyDeletion (checked by tests/lint): a window under 7 days is refused.
     pub async fn schedule_deletion(
         &self,
         client: &Client,
         key_id: &str,
         window_days: i32,
     ) -> Result<(), ResourceError> {
+        let window_days = checked_window(window_days).map_err(|message| self.refused(message))?;
         match client
             .schedule_key_deletion()
             .key_id(key_id)
@@ -371,4 +379,34 @@ pub fn kms_tags(tags: &[(String, String)]) -> Vec<Tag> {
     tags.iter()
         .filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok())
         .collect()
+}
+
+/// KMS allows 7-30 days; stackhand never goes below 7, whatever a caller computed.
+pub const MIN_PENDING_WINDOW_DAYS: i32 = 7;
+
+fn checked_window(days: i32) -> Result<i32, String> {
+    if (MIN_PENDING_WINDOW_DAYS..=30).contains(&days) {
+        Ok(days)
+    } else {
+        Err(format!(
+            "refusing to schedule a key deletion with a {days}-day window: it must be between {MIN_PENDING_WINDOW_DAYS} and 30"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+    use shared::profile::Environment;
+
+    #[test]
+    fn no_window_under_seven_days_reaches_kms() {
+        for days in [-1, 0, 1, 6, 31] {
+            assert!(checked_window(days).is_err(), "{days}");
+        }
+        for env in Environment::ALL {
+            let days = env.profile().kms_pending_window_days;
+            assert_eq!(checked_window(days), Ok(days), "{env:?}");
+        }
+    }
 }

@@ -16,6 +16,8 @@ pub mod query_definition;
 
 #[cfg(test)]
 mod alarm_tests;
+#[cfg(test)]
+mod property_tests;
 
 use alert_topic::AlertTopics;
 use aws_config::SdkConfig;

@@ -134,3 +134,30 @@ proptest! {
         }
     }
 }
+
+/// A log group is deleted in uat or prod only when the user wrote `RetainOnDelete: false`.
+#[test]
+fn uat_and_prod_delete_a_log_group_only_when_told_explicitly() {
+    for env in ["dev", "qa", "uat", "prod"] {
+        let keeps_data = env == "uat" || env == "prod";
+        for (explicit, expected) in [
+            (None, keeps_data),
+            (Some("false"), false),
+            (Some("true"), true),
+        ] {
+            let mut props = json!({"Environment": env, "LogGroupName": "/app/x"});
+            if env != "dev" {
+                props["KmsKeyArn"] = json!("arn:aws:kms:eu-west-1:123456789012:key/abcd-1234");
+            }
+            if let Some(value) = explicit {
+                props["RetainOnDelete"] = json!(value);
+            }
+            let decoded = decode_json(props).expect("valid");
+            assert_eq!(
+                decoded.retain(),
+                expected,
+                "{env}, RetainOnDelete {explicit:?}"
+            );
+        }
+    }
+}

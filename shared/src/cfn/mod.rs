@@ -7,7 +7,7 @@
 mod event;
 mod named;
 mod response;
-mod runner;
+pub(crate) mod runner;
 mod sender;
 
 pub use event::{Request, RequestType, redact_url};
@@ -30,7 +30,8 @@ pub const TAG_REQUEST_ID: &str = "stackhand:request-id";
 pub const TAG_RETAINED_AT: &str = "stackhand:retained-at";
 
 /// The physical id answered for a Create that failed. The Delete CloudFormation sends for it
-/// during rollback is acknowledged without touching AWS.
+/// during rollback always succeeds; it removes only what that Create left half-made (see
+/// [`CustomResource::clean_up_failed_create`]).
 pub const FAILED_CREATE_PREFIX: &str = "stackhand:create-failed:";
 
 /// What a successful handler returns.
@@ -87,6 +88,19 @@ pub trait CustomResource: Sync {
         physical_id: &str,
         props: &Self::Properties,
     ) -> impl Future<Output = Result<(), ResourceError>> + Send;
+
+    /// A Create that answered FAILED can have made part of its resource before AWS stopped
+    /// answering. The rollback Delete of its marker id calls this with `failed`, that Create
+    /// as it was sent: remove what carries its request tag, and nothing else. The default makes
+    /// no AWS call, for types whose Create makes nothing until its last call.
+    fn clean_up_failed_create(
+        &self,
+        failed: &Request,
+        props: &Self::Properties,
+    ) -> impl Future<Output = Result<(), ResourceError>> + Send {
+        let _ = (failed, props);
+        async { Ok(()) }
+    }
 }
 
 /// A Lambda function that serves one or more `Custom::` types.
@@ -119,6 +133,16 @@ pub async fn serve<R: CustomResource>(
 ) -> Result<Outcome, ResourceError> {
     let props = decode_properties::<R>(&request.properties)?;
     let physical_id = request.physical_resource_id.as_deref().unwrap_or_default();
+    if let Some(failed_request_id) = physical_id.strip_prefix(FAILED_CREATE_PREFIX) {
+        let failed = Request {
+            request_type: RequestType::Create,
+            request_id: failed_request_id.to_owned(),
+            physical_resource_id: None,
+            ..request.clone()
+        };
+        resource.clean_up_failed_create(&failed, &props).await?;
+        return Ok(Outcome::new(physical_id));
+    }
     match request.request_type {
         RequestType::Create => resource.create(request, &props).await,
         RequestType::Update => {

@@ -154,4 +154,23 @@ impl<T: NamedResource> CustomResource for Named<T> {
     ) -> Result<(), ResourceError> {
         self.0.delete(physical_id, props).await
     }
+
+    /// What the failed Create made, found by its name and request tag, follows the type's
+    /// delete rules (so uat/prod log groups are still retained). Untaggable resources are left
+    /// alone: nothing proves that the failed request made them.
+    async fn clean_up_failed_create(
+        &self,
+        failed: &Request,
+        props: &T::Properties,
+    ) -> Result<(), ResourceError> {
+        let name = T::name(props);
+        let Some(live) = self.0.describe(name).await? else {
+            return Ok(());
+        };
+        if self.0.owner_request_id(&live).await?.as_deref() != Some(failed.request_id.as_str()) {
+            return Ok(());
+        }
+        tracing::info!(name, "removing what the failed Create made");
+        self.0.delete(name, props).await
+    }
 }

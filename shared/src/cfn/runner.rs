@@ -24,7 +24,7 @@ pub fn guard_margin(remaining: Duration) -> Duration {
     (remaining / 5).clamp(MIN_MARGIN, MAX_MARGIN)
 }
 
-fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
+pub(crate) fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
@@ -154,9 +154,30 @@ where
         && let Some(id) = request.physical_resource_id.as_deref()
         && id.starts_with(FAILED_CREATE_PREFIX)
     {
-        tracing::info!(
-            "Delete of a resource whose Create failed: nothing exists, no AWS call made"
-        );
+        // Never fails: a rollback must not get stuck on what a failed Create left behind.
+        if let Ok(provider) = provider
+            && P::RESOURCE_TYPES.contains(&request.resource_type.as_str())
+        {
+            let cleaned = tokio::select! {
+                cleaned = CatchUnwind::new(provider.handle(request)) => {
+                    cleaned.map(|result| result.map_err(|err| err.to_string()))
+                }
+                () = tokio::time::sleep_until(guard_at) => {
+                    Ok(Err("stopped at the deadline guard".to_owned()))
+                }
+            };
+            match cleaned {
+                Ok(Ok(_)) => tracing::info!(
+                    "Delete of a failed Create: anything it left half-made was removed"
+                ),
+                Ok(Err(err)) => {
+                    tracing::error!(error = %err, "Delete of a failed Create: what it left could not be removed; the error names it")
+                }
+                Err(panic) => {
+                    tracing::error!(panic = %panic_message(panic.as_ref()), "Delete of a failed Create panicked")
+                }
+            }
+        }
         return Ok(Outcome::new(id));
     }
     let provider = match provider {

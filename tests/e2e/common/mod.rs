@@ -131,3 +131,15 @@ impl<P: Provider> Fixture<P> {
         real_ids
     }
 }
+
+/// A new SNS topic in `account`; its ARN.
+pub async fn topic(account: &Account, name: &str) -> String {
+    aws_sdk_sns::Client::new(&account.config)
+        .create_topic()
+        .name(name)
+        .send()
+        .await
+        .expect("topic")
+        .topic_arn
+        .expect("arn")
+}
