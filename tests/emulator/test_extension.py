@@ -309,6 +309,22 @@ class KmsPagingTest(Emulator):
         self.assertEqual(caught.exception.response["Error"]["Code"], "ValidationException")
 
 
+class KmsKeyMaterialTest(Emulator):
+    def test_asymmetric_keys_still_sign_verify_and_share_their_public_key(self) -> None:
+        kms = self.client("kms")
+        for spec, algorithm in [("RSA_2048", "RSASSA_PSS_SHA_256"), ("ECC_NIST_P256", "ECDSA_SHA_256")]:
+            key = kms.create_key(KeySpec=spec, KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+            signature = kms.sign(KeyId=key, Message=b"m", SigningAlgorithm=algorithm)["Signature"]
+            self.assertTrue(kms.verify(KeyId=key, Message=b"m", Signature=signature, SigningAlgorithm=algorithm)["SignatureValid"])
+            self.assertTrue(kms.get_public_key(KeyId=key)["PublicKey"])
+
+    def test_symmetric_keys_encrypt_and_decrypt(self) -> None:
+        kms = self.client("kms")
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        blob = kms.encrypt(KeyId=key, Plaintext=b"secret")["CiphertextBlob"]
+        self.assertEqual(kms.decrypt(CiphertextBlob=blob)["Plaintext"], b"secret")
+
+
 class LogsMetricFilterTest(Emulator):
     def test_putting_a_filter_again_replaces_it(self) -> None:
         logs = self.client("logs")

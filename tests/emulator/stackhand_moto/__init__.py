@@ -4,7 +4,7 @@ Each operation follows the AWS API reference: request and response shapes, and t
 errors AWS returns. Written so it could be sent upstream; it is not a general mock.
 """
 
-from . import cbor_bridge, cloudwatch_ext, ecs_settings, kms_paging, logs_filters, logs_kms, logs_queries
+from . import cbor_bridge, cloudwatch_ext, ecs_settings, kms_key_material, kms_paging, logs_filters, logs_kms, logs_queries
 
 INSTALLED = False
 
@@ -20,5 +20,6 @@ def install() -> None:
     cloudwatch_ext.install()
     cbor_bridge.install()
     kms_paging.install()
+    kms_key_material.install()
     logs_filters.install()
     INSTALLED = True
