@@ -211,6 +211,24 @@ class EveryTemplate(unittest.TestCase):
                 self.assertIsNotNone(timeout, f"{relative} {name} has no ServiceTimeout")
                 self.assertTrue(60 <= int(timeout) <= 3600, f"{relative} {name}: ServiceTimeout {timeout}")
 
+    def test_cloudformation_waits_longer_than_a_provider_can_run(self) -> None:
+        # A provider always answers before its Lambda timeout (the deadline guard). With a longer
+        # ServiceTimeout, CloudFormation never gives up first, so it never sends a Delete while
+        # the Create is still running and could leave what it makes behind.
+        template = load("template.yaml")
+        default = template["Globals"]["Function"]["Timeout"]
+        longest = max(
+            resource["Properties"].get("Timeout", default)
+            for resource in template["Resources"].values()
+            if resource["Type"] == "AWS::Serverless::Function"
+            and resource["Metadata"]["BuildProperties"]["Binary"].endswith("-provider")
+        )
+        for relative in TEMPLATES:
+            for name, resource in load(relative)["Resources"].items():
+                if str(resource.get("Type", "")).startswith("Custom::"):
+                    timeout = int(resource["Properties"]["ServiceTimeout"])
+                    self.assertGreater(timeout, longest, f"{relative} {name}: ServiceTimeout {timeout} <= provider timeout {longest}")
+
 
 class ScannerSelfTest(unittest.TestCase):
     def test_finds_calls_split_across_lines(self) -> None:
