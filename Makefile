@@ -114,7 +114,7 @@ bench: venv build-release build $(PEERS_STAMP) $(PROWLER_STAMP) ## Benchmarks be
 	$(VENV)/bin/python bench/bench.py
 
 bench-smoke: venv build-release $(PEERS_STAMP) ## make bench at its smallest size (no Prowler), to prove it still runs
-	$(VENV)/bin/python bench/bench.py --runs 3 --sizes 20 --no-prowler --no-router --out $(TARGET_DIR)/bench-smoke.md
+	$(VENV)/bin/python bench/bench.py --runs 3 --sizes 20 --audit-runs 1 --no-prowler --no-router --out $(TARGET_DIR)/bench-smoke.md
 
 # One function is enough to prove the cross build; all six would add about 15 minutes to CI.
 test-arm64: ## The arm64 Lambda build of key-rotator succeeds and is an aarch64 ELF

@@ -140,44 +140,60 @@ def _differing(a: dict, b: dict) -> list[str]:
     return sorted(k for k in set(a) | set(b) if a.get(k, []) != b.get(k, []))
 
 
-def compare(emulator: Emulator, size: int, use_prowler: bool) -> dict:
-    """Every audit figure for one fleet size. Each subject runs while the emulator's recorder is
-    on, so each pays the same per-request cost and its calls are counted."""
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def compare(emulator: Emulator, size: int, use_prowler: bool, runs: int) -> dict:
+    """Every audit figure for one fleet size: each subject `runs` times on the same keys, the
+    median kept (and every run, for the spread). Each subject runs while the emulator's recorder
+    is on, so each pays the same per-request cost and its calls are counted."""
     account, expected = fleet(emulator, size)
     wanted = {k: v for k, v in expected.items() if v}
-    row: dict = {"keys": size, "notes": []}
+    row: dict = {"keys": size, "notes": [], "runs": runs, "ours_all": [], "sequential_all": [], "prowler_all": []}
 
-    emulator.start_recording()
-    row["ours_ms"], row["ours_mb"], report = audit(emulator, account)
-    row["ours_calls"] = emulator.stop_recording(account)
+    for _ in range(runs):
+        emulator.start_recording()
+        ms, mb, report = audit(emulator, account)
+        row["ours_calls"] = emulator.stop_recording(account)
+        row["ours_all"].append(ms)
+        row["ours_mb"] = max(row.get("ours_mb", 0.0), mb)
+    row["ours_ms"] = _median(row["ours_all"])
     ours = _findings_on_shared_checks(report)
     row["ours_exact"] = ours == wanted
     if not row["ours_exact"]:
         row["notes"].append(f"key-auditor differs from the expected findings on {len(_differing(ours, wanted))} keys")
-    print(f"  key-auditor {row['ours_ms']:.0f} ms, {row['ours_mb']:.1f} MB, calls {row['ours_calls']}, expected set: {row['ours_exact']}")
+    print(f"  key-auditor {row['ours_all']} ms, {row['ours_mb']:.1f} MB, calls {row['ours_calls']}, expected set: {row['ours_exact']}")
 
     emulator.start_recording()
     row["ceiling_per_s"] = ceiling(emulator, account, [arn.rsplit("/", 1)[-1] for arn in expected])
     emulator.stop_recording(account)
     print(f"  emulator ceiling {row['ceiling_per_s']:.0f} calls/s")
 
-    emulator.start_recording()
-    row["sequential_ms"], theirs = sequential(emulator, account)
-    emulator.stop_recording(account)
+    for _ in range(runs):
+        emulator.start_recording()
+        ms, theirs = sequential(emulator, account)
+        emulator.stop_recording(account)
+        row["sequential_all"].append(ms)
+    row["sequential_ms"] = _median(row["sequential_all"])
     row["sequential_differing"] = _differing(theirs, wanted)
-    print(f"  sequential boto3 {row['sequential_ms']:.0f} ms, differs on {len(row['sequential_differing'])} keys")
+    print(f"  sequential boto3 {row['sequential_all']} ms, differs on {len(row['sequential_differing'])} keys")
 
     if use_prowler:
         out_dir = os.path.join(ROOT, "target", f"prowler-{size}")
-        # A previous run's report would be read as this one's.
-        shutil.rmtree(out_dir, ignore_errors=True)
-        os.makedirs(out_dir)
-        emulator.start_recording()
-        row["prowler_ms"], row["prowler_mb"], theirs = prowler(emulator, account, out_dir)
-        row["prowler_calls"] = emulator.stop_recording(account)
+        for _ in range(runs):
+            # A previous run's report would be read as this one's.
+            shutil.rmtree(out_dir, ignore_errors=True)
+            os.makedirs(out_dir)
+            emulator.start_recording()
+            ms, mb, theirs = prowler(emulator, account, out_dir)
+            row["prowler_calls"] = emulator.stop_recording(account)
+            row["prowler_all"].append(ms)
+            row["prowler_mb"] = max(row.get("prowler_mb", 0.0), mb)
+        row["prowler_ms"] = _median(row["prowler_all"])
         differing = _differing(theirs, ours)
         row["prowler_agree"] = not differing
         for key in differing[:10]:
             row["notes"].append(f"{key}: key-auditor {ours.get(key, [])}, Prowler {theirs.get(key, [])}")
-        print(f"  Prowler {row['prowler_ms']:.0f} ms, {row['prowler_mb']:.0f} MB, agreement: {row['prowler_agree']}")
+        print(f"  Prowler {row['prowler_all']} ms, {row['prowler_mb']:.0f} MB, agreement: {row['prowler_agree']}")
     return row

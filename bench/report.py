@@ -16,12 +16,18 @@ PROJECTED_KEYS = 10_000
 MB = 1024 * 1024
 
 
-def verdict(met: bool) -> str:
+def verdict(met: bool | None) -> str:
+    if met is None:
+        return "not measured in this run"
     return "met" if met else "**not met**"
 
 
 def _median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def _range(values: list[float]) -> str:
+    return f"({min(values):.0f}–{max(values):.0f}, n={len(values)})" if len(values) > 1 else ""
 
 
 def _kms_calls(calls: dict) -> int:
@@ -71,7 +77,8 @@ def audit(results: dict, lines: list, goals: list) -> None:
               "The fleet: every 10th key has rotation off, every 50th a public statement, every 40th is pending deletion, "
               "every 25th is multi-Region. Calls are counted from the emulator's request recorder (moto's "
               "`/moto-api/recorder`), which is on for every subject so each pays the same per-request cost. The ceiling "
-              "is the emulator serving the audit's three per-key calls to 16 concurrent boto3 clients over the same keys.", "",
+              "is the emulator serving the audit's three per-key calls to 16 concurrent boto3 clients over the same keys. "
+              f"Each audit subject runs {results.get('audit_runs', 1)} times per size on the same keys: the median, with the range.", "",
               "| keys | key-auditor | peak memory | KMS calls per key (+ pages) | throughput vs the emulator's ceiling | "
               "sequential boto3 | Prowler (kms) | Prowler peak memory | findings |", "|---|---|---|---|---|---|---|---|---|"]
     notes = []
@@ -81,13 +88,13 @@ def audit(results: dict, lines: list, goals: list) -> None:
         pages = sum(row["ours_calls"].get(op, 0) for op in PAGES)
         rate = _kms_calls(row["ours_calls"]) / (row["ours_ms"] / 1000)
         share = rate / row["ceiling_per_s"]
-        prowler = (f"{row['prowler_ms']:.0f} ms ({row['prowler_ms'] / row['ours_ms']:.1f}x slower)", f"{row['prowler_mb']:.0f} MB",
-                   "agree key by key" if row["prowler_agree"] else "**differ**") if "prowler_ms" in row else ("not run", "", "")
+        prowler = (f"{row['prowler_ms']:.0f} ms {_range(row['prowler_all'])} ({row['prowler_ms'] / row['ours_ms']:.1f}x slower)", f"{row['prowler_mb']:.0f} MB",
+                   "; Prowler agrees key by key" if row["prowler_agree"] else "; **Prowler differs**") if "prowler_ms" in row else ("not run", "", "")
         expected = "equal the expected set" if row["ours_exact"] else "**differ from the expected set**"
-        lines.append(f"| {keys} | {row['ours_ms']:.0f} ms | {row['ours_mb']:.1f} MB | {per_key:.2f} (+{pages}) | "
+        lines.append(f"| {keys} | {row['ours_ms']:.0f} ms {_range(row['ours_all'])} | {row['ours_mb']:.1f} MB | {per_key:.2f} (+{pages}) | "
                      f"{rate:.0f} of {row['ceiling_per_s']:.0f} calls/s = {share:.0%} | "
-                     f"{row['sequential_ms']:.0f} ms ({row['sequential_ms'] / row['ours_ms']:.1f}x slower) | {prowler[0]} | {prowler[1]} | "
-                     f"{expected}; {prowler[2]} |")
+                     f"{row['sequential_ms']:.0f} ms {_range(row['sequential_all'])} ({row['sequential_ms'] / row['ours_ms']:.1f}x slower) | {prowler[0]} | {prowler[1]} | "
+                     f"{expected}{prowler[2]} |")
         notes += [f"- {keys} keys: {note}" for note in row["notes"]]
         if row["sequential_differing"]:
             notes.append(f"- {keys} keys: the sequential script's naive checks differ from the expected set on {len(row['sequential_differing'])} keys")
@@ -101,9 +108,19 @@ def audit(results: dict, lines: list, goals: list) -> None:
     keys = largest["keys"]
     per_key = sum(largest["ours_calls"].get(op, 0) for op in PER_KEY) / keys
     share = _kms_calls(largest["ours_calls"]) / (largest["ours_ms"] / 1000) / largest["ceiling_per_s"]
+    seq_rate = _kms_calls(largest["ours_calls"]) / (largest["sequential_ms"] / 1000)
+    ours_rate = _kms_calls(largest["ours_calls"]) / (largest["ours_ms"] / 1000)
+    best, who = max((largest["ceiling_per_s"], "the ceiling load"), (ours_rate, "key-auditor"))
+    lines += ["", f"- Against the sequential script ({keys} keys): one sequential boto3 client already gets {seq_rate:.0f} calls/s "
+              f"from this emulator, and the most any client got in this run was {best:.0f} calls/s ({who}). No audit can be "
+              f"more than {best / seq_rate:.1f}× faster than the sequential script here; a 2× lead needs an endpoint that serves "
+              "concurrent calls faster than one client uses them, as AWS does (projection below).",
+              "- The ceiling load runs 16 boto3 threads in one Python process, which share the 2 cores with the emulator; "
+              "key-auditor's client needs less of them, so it can exceed the measured ceiling."]
     projection(largest, lines)
-    goals.append((f"audit of {keys} keys ≥ 5× faster than Prowler", f"{largest['prowler_ms'] / largest['ours_ms']:.1f}×"
-                  if "prowler_ms" in largest else "Prowler not run", largest.get("prowler_ms", 0) / largest["ours_ms"] >= 5))
+    prowler_ratio = largest["prowler_ms"] / largest["ours_ms"] if "prowler_ms" in largest else None
+    goals.append((f"audit of {keys} keys ≥ 5× faster than Prowler", f"{prowler_ratio:.1f}×" if prowler_ratio else "Prowler not run",
+                  prowler_ratio >= 5 if prowler_ratio else None))
     goals.append((f"audit of {keys} keys ≥ 2× faster than the sequential script",
                   f"{largest['sequential_ms'] / largest['ours_ms']:.1f}×", largest["sequential_ms"] / largest["ours_ms"] >= 2))
     goals.append((f"throughput ≥ 80% of the emulator's ceiling ({keys} keys)", f"{share:.0%}", share >= 0.8))
@@ -176,3 +193,14 @@ def render(results: dict) -> str:
         with open(history) as f:
             lines += ["", f.read().strip()]
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    with open(sys.argv[1]) as source:
+        figures = json.load(source)
+    # JSON turned the size tuples into lists.
+    figures["sizes_arm64"] = {k: tuple(v) for k, v in figures["sizes_arm64"].items()}
+    print(render(figures), end="")

@@ -440,6 +440,46 @@ async fn a_rollback_update_with_swapped_properties_restores_the_old_settings() {
     assert!(!fx.tags("/rollback").await.contains_key("team"));
 }
 
+/// An Update that fails (a value CloudWatch Logs does not allow) keeps the physical id and
+/// changes nothing; CloudFormation's rollback Update then carries the failed properties as the
+/// old ones, which no longer decode, and still succeeds from the live group.
+#[tokio::test]
+async fn a_failed_update_then_its_rollback_leaves_the_group_as_it_was() {
+    let fx = Fixture::new().await;
+    let good =
+        json!({"Environment": "dev", "LogGroupName": "/failed-update", "RetentionInDays": 30});
+    let bad =
+        json!({"Environment": "dev", "LogGroupName": "/failed-update", "RetentionInDays": 45});
+    assert_eq!(
+        fx.send(fx.events.create(LOG_GROUP, "Logs", good.clone()))
+            .await
+            .status(),
+        "SUCCESS"
+    );
+    let put = fx
+        .send(fx.events.update(
+            LOG_GROUP,
+            "Logs",
+            "/failed-update",
+            good.clone(),
+            bad.clone(),
+        ))
+        .await;
+    assert_eq!(put.status(), "FAILED");
+    assert!(put.reason().contains("RetentionInDays"), "{}", put.reason());
+    assert_eq!(put.physical_id(), "/failed-update");
+    let put = fx
+        .send(
+            fx.events
+                .update(LOG_GROUP, "Logs", "/failed-update", bad, good),
+        )
+        .await;
+    assert_eq!(put.status(), "SUCCESS", "{}", put.reason());
+    assert_eq!(put.physical_id(), "/failed-update");
+    let group = fx.group("/failed-update").await.expect("exists");
+    assert_eq!(group.retention_in_days(), Some(30));
+}
+
 /// Collects log lines in memory, in the production JSON format.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
