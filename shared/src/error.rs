@@ -2,7 +2,6 @@
 //! each one names the resource type and what the user can change.
 
 use crate::props::PropertyError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use lambda_runtime::Diagnostic;
 
@@ -69,8 +68,9 @@ impl ResourceError {
     }
 }
 
-/// `code: message` when the service sent one; otherwise the whole cause chain, because a bare
-/// SDK error prints only "service error" or "dispatch failure".
+/// `code: message` when the service sent one; otherwise the cause chain, because a bare SDK
+/// error prints only "service error" or "dispatch failure". Each cause once, and without the
+/// Debug dump `DisplayErrorContext` appends: a Reason is read by people, in 4,096 bytes.
 pub fn describe_aws_error<E>(err: &E) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -78,8 +78,22 @@ where
     match (err.code(), err.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_owned(),
-        _ => DisplayErrorContext(err).to_string(),
+        _ => cause_chain(err),
     }
+}
+
+/// `outer: inner: root`, skipping a cause whose text an outer one already shows.
+fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = cause.source();
+    }
+    parts.join(": ")
 }
 
 /// Why an invocation could not be answered through the custom-resource protocol at all.
@@ -101,5 +115,45 @@ impl From<InvocationError> for Diagnostic {
             error_type: error_type.to_owned(),
             error_message: err.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cause_chain;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{text}")]
+    struct Layer {
+        text: &'static str,
+        #[source]
+        source: Option<Box<Layer>>,
+    }
+
+    fn chain(texts: &[&'static str]) -> Layer {
+        texts
+            .iter()
+            .rev()
+            .fold(None, |source, text| {
+                Some(Layer {
+                    text,
+                    source: source.map(Box::new),
+                })
+            })
+            .expect("at least one layer")
+    }
+
+    #[test]
+    fn a_transport_failure_reads_as_its_causes_each_once_without_debug_text() {
+        let err = chain(&[
+            "dispatch failure",
+            "other: client error (Connect)",
+            "client error (Connect)",
+            "Connection refused (os error 111)",
+        ]);
+        assert_eq!(
+            cause_chain(&err),
+            "dispatch failure: other: client error (Connect): Connection refused (os error 111)"
+        );
     }
 }

@@ -13,23 +13,7 @@ fn cw(fx: &Fixture) -> aws_sdk_cloudwatch::Client {
 }
 
 async fn alarm_names(fx: &Fixture) -> BTreeSet<String> {
-    let out = cw(fx)
-        .describe_alarms()
-        .alarm_types(AlarmType::MetricAlarm)
-        .alarm_types(AlarmType::CompositeAlarm)
-        .max_records(100)
-        .send()
-        .await
-        .expect("describe");
-    out.metric_alarms()
-        .iter()
-        .filter_map(|a| a.alarm_name().map(str::to_owned))
-        .chain(
-            out.composite_alarms()
-                .iter()
-                .filter_map(|a| a.alarm_name().map(str::to_owned)),
-        )
-        .collect()
+    common::alarm_names(&fx.account).await
 }
 
 async fn alarm_tags(fx: &Fixture, arn: &str) -> std::collections::HashMap<String, String> {

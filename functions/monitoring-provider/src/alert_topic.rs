@@ -399,4 +399,23 @@ impl CustomResource for AlertTopics {
             .map(|_| ())
             .map_err(|e| err("DeleteTopic", physical_id, &e))
     }
+
+    /// The failed Create tagged its topic with its request id; DeleteTopic takes the
+    /// subscriptions it had made with the topic.
+    async fn clean_up_failed_create(
+        &self,
+        failed: &Request,
+        props: &TopicProps,
+    ) -> Result<(), ResourceError> {
+        let Some(arn) = topic_arn(failed, &props.topic_name) else {
+            return Ok(());
+        };
+        if !self.exists(&arn).await?
+            || self.tags(&arn).await?.get(TAG_REQUEST_ID) != Some(&failed.request_id)
+        {
+            return Ok(());
+        }
+        tracing::info!(topic = arn, "removing what the failed Create made");
+        self.delete(failed, &arn, props).await
+    }
 }

@@ -8,9 +8,10 @@ use crate::cw::{Alarms, LiveAlarm};
 use crate::dashboard::Dashboards;
 use crate::metric_alarm::alarm_tags;
 use crate::metric_filter::MetricFilters;
-use shared::cfn::{CustomResource, Outcome, Request, TAG_STACK_ID};
+use shared::cfn::{CustomResource, NamedResource, Outcome, Request, TAG_REQUEST_ID, TAG_STACK_ID};
 use shared::props::removed_tag_keys;
 use shared::{PropertyError, Props, ResourceError};
+use std::collections::BTreeMap;
 
 pub struct AlarmBaselines {
     pub alarms: Alarms,
@@ -71,22 +72,49 @@ impl AlarmBaselines {
         tags
     }
 
-    /// The live alarms this stack's baseline `prefix` made.
-    async fn owned(
+    /// The live alarms this stack's baseline `prefix` made, with their tags.
+    async fn owned_tagged(
         &self,
         request: &Request,
         prefix: &str,
-    ) -> Result<Vec<LiveAlarm>, ResourceError> {
+    ) -> Result<Vec<(LiveAlarm, BTreeMap<String, String>)>, ResourceError> {
         let mut owned = Vec::new();
         for alarm in self.alarms.with_prefix(&format!("{prefix}-")).await? {
             let tags = self.alarms.tags(&alarm.arn).await?;
             if tags.get(TAG_BASELINE).map(String::as_str) == Some(prefix)
                 && tags.get(TAG_STACK_ID) == Some(&request.stack_id)
             {
-                owned.push(alarm);
+                owned.push((alarm, tags));
             }
         }
         Ok(owned)
+    }
+
+    async fn owned(
+        &self,
+        request: &Request,
+        prefix: &str,
+    ) -> Result<Vec<LiveAlarm>, ResourceError> {
+        Ok(self
+            .owned_tagged(request, prefix)
+            .await?
+            .into_iter()
+            .map(|(alarm, _)| alarm)
+            .collect())
+    }
+
+    /// Composites first: they name the metric alarms.
+    async fn remove_alarms<'a>(
+        &self,
+        alarms: impl IntoIterator<Item = &'a LiveAlarm>,
+    ) -> Result<(), ResourceError> {
+        let (composites, metrics): (Vec<&LiveAlarm>, Vec<&LiveAlarm>) =
+            alarms.into_iter().partition(|a| a.composite);
+        for group in [composites, metrics] {
+            let names: Vec<String> = group.iter().map(|a| a.name.clone()).collect();
+            self.alarms.delete(&names).await?;
+        }
+        Ok(())
     }
 
     async fn apply(
@@ -114,11 +142,6 @@ impl AlarmBaselines {
                 ),
             ));
         }
-        if let Some(filter) = &plan.filter {
-            self.filters.put(filter).await?;
-        }
-        let mut stack_tags = request.resource_tags(&[]);
-        stack_tags.retain(|(k, _)| k != shared::cfn::TAG_REQUEST_ID);
         for spec in &plan.alarms {
             let mut tags = Self::tags(props, &spec.severity);
             match owned.iter().find(|o| o.name == spec.alarm_name) {
@@ -165,6 +188,11 @@ impl AlarmBaselines {
             }
             self.composites.put(&composite, &tags).await?;
         }
+        // The untaggable parts come after the tagged alarms, so that a Create cut off before
+        // its first alarm has made nothing (see `clean_up_failed_create`).
+        if let Some(filter) = &plan.filter {
+            self.filters.put(filter).await?;
+        }
         for (name, body) in &plan.dashboards {
             self.dashboards.put(name, body).await?;
         }
@@ -185,21 +213,7 @@ impl AlarmBaselines {
             wanted.push(name.clone());
         }
         let owned = self.owned(request, &props.prefix).await?;
-        let (composites, metrics): (Vec<&LiveAlarm>, Vec<&LiveAlarm>) = owned
-            .iter()
-            .filter(|a| !wanted.contains(&a.name))
-            .partition(|a| a.composite);
-        // Composites first: they name the metric alarms.
-        self.alarms
-            .delete(
-                &composites
-                    .iter()
-                    .map(|a| a.name.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .await?;
-        self.alarms
-            .delete(&metrics.iter().map(|a| a.name.clone()).collect::<Vec<_>>())
+        self.remove_alarms(owned.iter().filter(|a| !wanted.contains(&a.name)))
             .await?;
         if let Some(old) = old {
             let old_plan = plan_for(request, old)?;
@@ -270,19 +284,7 @@ impl CustomResource for AlarmBaselines {
             .strip_prefix(baseline::PHYSICAL_ID_PREFIX)
             .unwrap_or(&props.prefix);
         let owned = self.owned(request, prefix).await?;
-        let (composites, metrics): (Vec<&LiveAlarm>, Vec<&LiveAlarm>) =
-            owned.iter().partition(|a| a.composite);
-        self.alarms
-            .delete(
-                &composites
-                    .iter()
-                    .map(|a| a.name.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .await?;
-        self.alarms
-            .delete(&metrics.iter().map(|a| a.name.clone()).collect::<Vec<_>>())
-            .await?;
+        self.remove_alarms(&owned).await?;
         if props.prefix == prefix {
             let plan = plan_for(request, props)?;
             for spec in &plan.alarms {
@@ -297,6 +299,54 @@ impl CustomResource for AlarmBaselines {
         self.dashboards
             .delete(&baseline::dashboard_names(prefix))
             .await?;
+        Ok(())
+    }
+
+    /// The failed Create's alarms carry its request tag, and it writes its filter and
+    /// dashboards only after them: without such an alarm it made nothing. The filter and the
+    /// dashboards cannot be tagged, so they go only when they are exactly what its plan wrote.
+    async fn clean_up_failed_create(
+        &self,
+        failed: &Request,
+        props: &BaselineProps,
+    ) -> Result<(), ResourceError> {
+        let made: Vec<LiveAlarm> = self
+            .owned_tagged(failed, &props.prefix)
+            .await?
+            .into_iter()
+            .filter(|(_, tags)| tags.get(TAG_REQUEST_ID) == Some(&failed.request_id))
+            .map(|(alarm, _)| alarm)
+            .collect();
+        if made.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(
+            prefix = props.prefix,
+            alarms = made.len(),
+            "removing what the failed Create made"
+        );
+        self.remove_alarms(&made).await?;
+        let plan = plan_for(failed, props)?;
+        for spec in &plan.alarms {
+            self.alarms.delete_unused_detector(spec).await?;
+        }
+        if let Some(filter) = &plan.filter {
+            let live = self
+                .filters
+                .get(&filter.log_group_name, &filter.filter_name)
+                .await?;
+            if live.is_some_and(|live| self.filters.identical(&live, filter)) {
+                self.filters
+                    .remove(&filter.log_group_name, &filter.filter_name)
+                    .await?;
+            }
+        }
+        for (name, body) in &plan.dashboards {
+            let live = self.dashboards.get(name).await?;
+            if live.is_some_and(|live| live.body.as_ref() == Some(body)) {
+                self.dashboards.delete(std::slice::from_ref(name)).await?;
+            }
+        }
         Ok(())
     }
 }

@@ -173,7 +173,7 @@ impl CompositeAlarms {
             return Ok(());
         }
         Err(ResourceError::refused(
-            TYPE,
+            self.alarms.resource_type,
             format!(
                 "AlarmRule (or ActionsSuppressor) names alarms that do not exist: {}",
                 missing
@@ -246,7 +246,7 @@ impl NamedResource for CompositeAlarms {
         self.put(props, &tags).await?;
         let live = self.describe(&props.alarm_name).await?.ok_or_else(|| {
             ResourceError::refused(
-                TYPE,
+                self.alarms.resource_type,
                 format!("PutCompositeAlarm for {} left no alarm", props.alarm_name),
             )
         })?;
@@ -261,7 +261,7 @@ impl NamedResource for CompositeAlarms {
     ) -> Result<Outcome, ResourceError> {
         if !live.composite {
             return Err(ResourceError::refused(
-                TYPE,
+                self.alarms.resource_type,
                 format!(
                     "AlarmName {} is a metric alarm; choose another name",
                     live.name

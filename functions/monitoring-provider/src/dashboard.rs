@@ -104,6 +104,8 @@ pub fn decode(props: &mut Props) -> Result<DashboardProps, PropertyError> {
 
 pub struct Dashboards {
     pub cw: aws_sdk_cloudwatch::Client,
+    /// The type errors are reported under: this one, or the baseline that writes it.
+    pub resource_type: &'static str,
 }
 
 impl Dashboards {
@@ -115,7 +117,7 @@ impl Dashboards {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| ResourceError::aws(TYPE, "PutDashboard", name, &e))
+            .map_err(|e| ResourceError::aws(self.resource_type, "PutDashboard", name, &e))
     }
 
     pub async fn get(&self, name: &str) -> Result<Option<LiveDashboard>, ResourceError> {
@@ -133,7 +135,12 @@ impl Dashboards {
             {
                 Ok(None)
             }
-            Err(err) => Err(ResourceError::aws(TYPE, "GetDashboard", name, &err)),
+            Err(err) => Err(ResourceError::aws(
+                self.resource_type,
+                "GetDashboard",
+                name,
+                &err,
+            )),
         }
     }
 
@@ -153,7 +160,14 @@ impl Dashboards {
                         .as_service_error()
                         .and_then(|e| e.code())
                         .is_some_and(|c| c.contains("NotFound")) => {}
-                Err(err) => return Err(ResourceError::aws(TYPE, "DeleteDashboards", name, &err)),
+                Err(err) => {
+                    return Err(ResourceError::aws(
+                        self.resource_type,
+                        "DeleteDashboards",
+                        name,
+                        &err,
+                    ));
+                }
             }
         }
         Ok(())
@@ -161,7 +175,10 @@ impl Dashboards {
 
     async fn outcome(&self, name: &str) -> Result<Outcome, ResourceError> {
         let live = self.get(name).await?.ok_or_else(|| {
-            ResourceError::refused(TYPE, format!("PutDashboard for {name} left no dashboard"))
+            ResourceError::refused(
+                self.resource_type,
+                format!("PutDashboard for {name} left no dashboard"),
+            )
         })?;
         Ok(Outcome::new(name).with(ATTRIBUTES[0], live.arn))
     }

@@ -57,8 +57,14 @@ impl MonitoringProvider {
             composites: Named(CompositeAlarms {
                 alarms: alarms(composite::TYPE),
             }),
-            dashboards: Named(Dashboards { cw: cw.clone() }),
-            filters: Named(MetricFilters { logs: logs.clone() }),
+            dashboards: Named(Dashboards {
+                cw: cw.clone(),
+                resource_type: dashboard::TYPE,
+            }),
+            filters: Named(MetricFilters {
+                logs: logs.clone(),
+                resource_type: metric_filter::TYPE,
+            }),
             queries: QueryDefinitions { logs: logs.clone() },
             topics: AlertTopics {
                 sns: aws_sdk_sns::Client::new(config),
@@ -68,8 +74,14 @@ impl MonitoringProvider {
                 composites: CompositeAlarms {
                     alarms: alarms(baseline::TYPE),
                 },
-                dashboards: Dashboards { cw },
-                filters: MetricFilters { logs },
+                dashboards: Dashboards {
+                    cw,
+                    resource_type: baseline::TYPE,
+                },
+                filters: MetricFilters {
+                    logs,
+                    resource_type: baseline::TYPE,
+                },
             },
         }
     }

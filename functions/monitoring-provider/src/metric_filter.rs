@@ -119,6 +119,8 @@ pub struct LiveFilter {
 
 pub struct MetricFilters {
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// The type errors are reported under: this one, or the baseline that writes it.
+    pub resource_type: &'static str,
 }
 
 fn split(physical_id: &str) -> Option<(&str, &str)> {
@@ -145,7 +147,7 @@ impl MetricFilters {
             }
             Err(err) => {
                 return Err(ResourceError::aws(
-                    TYPE,
+                    self.resource_type,
                     "DescribeMetricFilters",
                     format!("{group}|{name}"),
                     &err,
@@ -183,7 +185,9 @@ impl MetricFilters {
                     .map(aws_sdk_cloudwatchlogs::types::StandardUnit::from),
             )
             .build()
-            .map_err(|e| ResourceError::refused(TYPE, format!("metric transformation: {e}")))?;
+            .map_err(|e| {
+                ResourceError::refused(self.resource_type, format!("metric transformation: {e}"))
+            })?;
         self.logs
             .put_metric_filter()
             .log_group_name(&props.log_group_name)
@@ -193,7 +197,14 @@ impl MetricFilters {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| ResourceError::aws(TYPE, "PutMetricFilter", &props.physical_id, &e))
+            .map_err(|e| {
+                ResourceError::aws(
+                    self.resource_type,
+                    "PutMetricFilter",
+                    &props.physical_id,
+                    &e,
+                )
+            })
     }
 
     pub async fn remove(&self, group: &str, name: &str) -> Result<(), ResourceError> {
@@ -214,7 +225,7 @@ impl MetricFilters {
                 Ok(())
             }
             Err(err) => Err(ResourceError::aws(
-                TYPE,
+                self.resource_type,
                 "DeleteMetricFilter",
                 format!("{group}|{name}"),
                 &err,

@@ -5,12 +5,13 @@
 pub mod kms;
 
 use aws_config::SdkConfig;
+use aws_sdk_cloudwatch::types::AlarmType;
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 use e2e::{Account, CfnEvents, RecordedPut, ResponseListener, emulator, invoke_in_process};
 use monitoring_provider::MonitoringProvider;
 use serde_json::Value;
 use shared::cfn::Provider;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -142,4 +143,22 @@ pub async fn topic(account: &Account, name: &str) -> String {
         .expect("topic")
         .topic_arn
         .expect("arn")
+}
+
+/// Every metric and composite alarm name in `account`.
+pub async fn alarm_names(account: &Account) -> BTreeSet<String> {
+    let out = aws_sdk_cloudwatch::Client::new(&account.config)
+        .describe_alarms()
+        .alarm_types(AlarmType::MetricAlarm)
+        .alarm_types(AlarmType::CompositeAlarm)
+        .max_records(100)
+        .send()
+        .await
+        .expect("describe alarms");
+    out.metric_alarms()
+        .iter()
+        .filter_map(|a| a.alarm_name())
+        .chain(out.composite_alarms().iter().filter_map(|a| a.alarm_name()))
+        .map(str::to_owned)
+        .collect()
 }

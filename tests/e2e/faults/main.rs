@@ -1,32 +1,22 @@
 //! Every function against every fault an AWS endpoint shows, through the fault proxy between
 //! the real binary and the emulator: refused connections, a reset, silence, 500, 503,
-//! throttling within the retry budget, and a response cut mid-way. Plus an emulator that dies
-//! in the middle of a multi-call Create (a KmsKeySet), and the retried Create after it.
+//! throttling within the retry budget, and a response cut mid-way. `cut_off` adds an emulator
+//! that dies in the middle of each multi-call Create, then the retry or the rollback.
 //!
 //! Providers: exactly one response, before the deadline, every time; SUCCESS only when the
 //! throttling stayed within the retry budget, and nothing left behind by a FAILED Create.
 //! Event functions: a named error, and nothing published unless the work completed.
 
+#[path = "../common/mod.rs"]
 mod common;
+mod cut_off;
+mod stage;
 
-use e2e::{
-    Account, CfnEvents, Completion, Fault, FaultProxy, ResponseListener, RuntimeApi, binary,
-    emulator,
-};
+use e2e::{Account, Completion, Fault, emulator};
 use serde_json::{Value, json};
+use stage::{Injected, LAMBDA_TIMEOUT, LOGICAL_ID, Stage};
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// The Lambda timeout the binaries see: short, so that silence hits the deadline guard
-/// (about 2.4 s before it) rather than the SDK's 10 s attempt timeout.
-const LAMBDA_TIMEOUT: Duration = Duration::from_secs(12);
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Injected {
-    /// Nothing listens on the endpoint.
-    Refused,
-    Proxied(Fault),
-}
 
 /// Each fault, and whether the work should still succeed.
 const FAULTS: [(&str, Injected, bool); 7] = [
@@ -47,48 +37,6 @@ const FAULTS: [(&str, Injected, bool); 7] = [
     ),
 ];
 
-/// An endpoint nothing listens on: connections are refused.
-fn dead_endpoint() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    format!("http://127.0.0.1:{port}")
-}
-
-/// `binary_name` polling a fresh Runtime API, its AWS traffic through `proxy` (or refused).
-fn spawn(
-    account: &Account,
-    api: &RuntimeApi,
-    binary_name: &str,
-    endpoint: &str,
-    extra: &[(&str, &str)],
-) -> e2e::FunctionProcess {
-    let mut env = account.lambda_env();
-    for (name, value) in &mut env {
-        if name == "AWS_ENDPOINT_URL" {
-            *value = endpoint.to_owned();
-        }
-    }
-    env.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    api.spawn(&binary("debug", binary_name), &env)
-}
-
-/// The endpoint the function is given, with the proxy set to inject `injected`.
-fn endpoint_for(injected: Injected, proxy: &FaultProxy) -> String {
-    match injected {
-        Injected::Refused => dead_endpoint(),
-        Injected::Proxied(fault) => {
-            proxy.set(fault);
-            proxy.endpoint.clone()
-        }
-    }
-}
-
 /// One provider Create under one fault: exactly one response, before the deadline. A FAILED
 /// Create is then rolled back as CloudFormation does, once AWS answers again: the Delete of its
 /// marker id succeeds and removes whatever the Create had made before the fault.
@@ -100,22 +48,13 @@ async fn provider_case(
     fault: Injected,
     succeeds: bool,
 ) -> (Account, String) {
-    let account = emulator().new_account().await;
-    let proxy = FaultProxy::start(&account.endpoint).await;
-    let listener = ResponseListener::start().await;
-    let events = CfnEvents::new(account.stack_id("faults"), listener.clone());
-    let api = RuntimeApi::start().await;
-    let function = spawn(
-        &account,
-        &api,
-        binary_name,
-        &endpoint_for(fault, &proxy),
-        &[],
-    );
-    let (event, request_id) = events.create(resource_type, "Faulty", props.clone());
+    let stage = Stage::start(emulator().new_account().await, binary_name, fault, &[]).await;
+    let create = stage
+        .events
+        .create(resource_type, LOGICAL_ID, props.clone());
+    let request_id = create.1.clone();
     let deadline = Instant::now() + LAMBDA_TIMEOUT;
-    let completion = api.invoke(event, LAMBDA_TIMEOUT).await;
-    let put = listener.response(&request_id, Duration::from_secs(1)).await;
+    let (completion, put) = stage.send(create).await;
     assert!(
         Instant::now() < deadline,
         "{binary_name} / {fault_name}: answered after the deadline"
@@ -123,7 +62,7 @@ async fn provider_case(
     // Nothing more may arrive after the one response.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        listener.puts(&request_id).len(),
+        stage.listener.puts(&request_id).len(),
         1,
         "{binary_name} / {fault_name}: exactly one response"
     );
@@ -137,7 +76,7 @@ async fn provider_case(
         expected,
         "{binary_name} / {fault_name}: {}\n{}",
         put.reason(),
-        function.output()
+        stage.function.output()
     );
     println!(
         "fault-table | {binary_name} | {fault_name} | {} | {}",
@@ -157,11 +96,7 @@ async fn provider_case(
         );
         assert!(!put.reason().is_empty());
         if fault != Injected::Refused {
-            proxy.set(Fault::Pass);
-            let (rollback, delete_id) =
-                events.delete(resource_type, "Faulty", put.physical_id(), props);
-            api.invoke(rollback, LAMBDA_TIMEOUT).await;
-            let deleted = listener.response(&delete_id, Duration::from_secs(1)).await;
+            let deleted = stage.roll_back(resource_type, &put, props).await;
             assert_eq!(
                 deleted.status(),
                 "SUCCESS",
@@ -169,7 +104,7 @@ async fn provider_case(
             );
         }
     }
-    (account, put.reason().to_owned())
+    (stage.account.clone(), put.reason().to_owned())
 }
 
 #[tokio::test]
@@ -247,16 +182,8 @@ async fn event_case(
     fault: Injected,
     succeeds: bool,
 ) -> Vec<String> {
-    let proxy = FaultProxy::start(&account.endpoint).await;
-    let api = RuntimeApi::start().await;
-    let function = spawn(
-        account,
-        &api,
-        binary_name,
-        &endpoint_for(fault, &proxy),
-        extra,
-    );
-    let completion = api.invoke(event, LAMBDA_TIMEOUT).await;
+    let stage = Stage::start(account.clone(), binary_name, fault, extra).await;
+    let completion = stage.api.invoke(event, LAMBDA_TIMEOUT).await;
     match (&completion, succeeds) {
         (Completion::Response(_), true) => {}
         (Completion::Error(error), false) => {
@@ -272,10 +199,10 @@ async fn event_case(
         }
         _ => panic!(
             "{binary_name} / {fault_name}: {completion:?}\n{}",
-            function.output()
+            stage.function.output()
         ),
     }
-    proxy.forwarded()
+    stage.proxy.forwarded()
 }
 
 #[tokio::test]
@@ -369,81 +296,4 @@ async fn alarm_router_under_every_fault() {
             assert_eq!(published, usize::from(succeeds), "{name}: {calls:?}");
         }
     }
-}
-
-/// The emulator goes away after the first key of a qa KmsKeySet (main, data) is made; the
-/// Create fails in time. CloudFormation's retry of the same request, once AWS answers again,
-/// finds the key already made by its request tag and alias: two keys in all, none orphaned.
-#[tokio::test]
-async fn a_key_set_cut_off_mid_create_is_completed_by_the_retry_without_orphans() {
-    let account = emulator().new_account().await;
-    let proxy = FaultProxy::start(&account.endpoint).await;
-    let listener = ResponseListener::start().await;
-    let events = CfnEvents::new(account.stack_id("cut"), listener.clone());
-    let api = RuntimeApi::start().await;
-    let function = spawn(&account, &api, "kms-provider", &proxy.endpoint, &[]);
-    let props = json!({"Environment": "qa", "Prefix": "cut"});
-    let (event, request_id) = events.create("Custom::KmsKeySet", "Keys", props);
-
-    // main's four calls (alias check, CreateKey, EnableKeyRotation, CreateAlias), then nothing.
-    proxy.set(Fault::DieAfter(4));
-    api.invoke(event.clone(), LAMBDA_TIMEOUT).await;
-    let first = listener.response(&request_id, Duration::from_secs(1)).await;
-    assert_eq!(first.status(), "FAILED", "{}", function.output());
-    let kms = common::kms::KmsView::new(&account.config);
-    assert_eq!(
-        kms.live_keys().await.len(),
-        1,
-        "main was made before the cut"
-    );
-
-    proxy.set(Fault::Pass);
-    let retried_id = format!("{request_id}-retry");
-    let mut retry = event.clone();
-    retry["ResponseURL"] = json!(listener.url(&retried_id));
-    api.invoke(retry, LAMBDA_TIMEOUT).await;
-    let second = listener.response(&retried_id, Duration::from_secs(1)).await;
-    assert_eq!(
-        second.status(),
-        "SUCCESS",
-        "{}\n{}",
-        second.reason(),
-        function.output()
-    );
-    let keys = kms.live_keys().await;
-    assert_eq!(keys.len(), 2, "main reused, data made: {keys:?}");
-    for alias in ["alias/cut-main", "alias/cut-data"] {
-        assert!(kms.alias_target(alias).await.is_some(), "{alias}");
-    }
-}
-
-/// The same cut, then CloudFormation's rollback: the Delete of the marker id finds the key the
-/// failed Create made by its request tag and schedules its deletion (qa: 14 days).
-#[tokio::test]
-async fn a_key_set_cut_off_mid_create_leaves_nothing_after_the_rollback() {
-    let account = emulator().new_account().await;
-    let proxy = FaultProxy::start(&account.endpoint).await;
-    let listener = ResponseListener::start().await;
-    let events = CfnEvents::new(account.stack_id("rolled"), listener.clone());
-    let api = RuntimeApi::start().await;
-    let function = spawn(&account, &api, "kms-provider", &proxy.endpoint, &[]);
-    let props = json!({"Environment": "qa", "Prefix": "rolled"});
-    let (event, request_id) = events.create("Custom::KmsKeySet", "Keys", props.clone());
-    // Cut after CreateKey of main: the key exists, its alias does not.
-    proxy.set(Fault::DieAfter(2));
-    api.invoke(event, LAMBDA_TIMEOUT).await;
-    let failed = listener.response(&request_id, Duration::from_secs(1)).await;
-    assert_eq!(failed.status(), "FAILED", "{}", function.output());
-    let kms = common::kms::KmsView::new(&account.config);
-    let made = kms.live_keys().await;
-    assert_eq!(made.len(), 1, "CreateKey got through before the cut");
-
-    proxy.set(Fault::Pass);
-    let (rollback, delete_id) =
-        events.delete("Custom::KmsKeySet", "Keys", failed.physical_id(), props);
-    api.invoke(rollback, LAMBDA_TIMEOUT).await;
-    let deleted = listener.response(&delete_id, Duration::from_secs(1)).await;
-    assert_eq!(deleted.status(), "SUCCESS", "{}", function.output());
-    assert!(kms.live_keys().await.is_empty(), "no key left live");
-    assert_eq!(kms.pending_days(&made[0]).await, 14, "qa's pending window");
 }
