@@ -34,6 +34,9 @@ pub enum Fault {
 
 struct State {
     fault: Mutex<Fault>,
+    /// The signing name of the only service the fault applies to (`sns`, `monitoring`);
+    /// every other service's requests pass. `None`: every request.
+    only: Mutex<Option<String>>,
     /// Requests counted since the fault was set (for Throttle and DieAfter).
     seen: AtomicU32,
     /// The operations that reached the emulator, in order.
@@ -64,6 +67,7 @@ impl FaultProxy {
                 fault: Mutex::new(Fault::Pass),
                 seen: AtomicU32::new(0),
                 forwarded: Mutex::default(),
+                only: Mutex::default(),
             }),
         };
         let serving = proxy.clone();
@@ -76,8 +80,20 @@ impl FaultProxy {
         proxy
     }
 
+    /// Applies `fault` to every request from now on.
     pub fn set(&self, fault: Fault) {
+        self.apply(fault, None);
+    }
+
+    /// Applies `fault` to the requests of one service only, named as requests are signed
+    /// (`kms`, `sns`, `monitoring` for CloudWatch, `logs`); the others pass.
+    pub fn set_for(&self, service: &str, fault: Fault) {
+        self.apply(fault, Some(service.to_owned()));
+    }
+
+    fn apply(&self, fault: Fault, only: Option<String>) {
         *self.state.fault.lock().expect("lock") = fault;
+        *self.state.only.lock().expect("lock") = only;
         self.state.seen.store(0, Ordering::SeqCst);
     }
 
@@ -90,15 +106,31 @@ impl FaultProxy {
         *self.state.fault.lock().expect("lock")
     }
 
+    /// The fault for `request`, and how many requests it has seen including this one.
+    fn fault_for(&self, request: &HttpRequest) -> (Fault, u32) {
+        let targeted = match &*self.state.only.lock().expect("lock") {
+            Some(only) => service(request).as_deref() == Some(only.as_str()),
+            None => true,
+        };
+        if !targeted {
+            return (Fault::Pass, 0);
+        }
+        (
+            self.fault(),
+            self.state.seen.fetch_add(1, Ordering::SeqCst) + 1,
+        )
+    }
+
     async fn serve(&self, stream: TcpStream) {
-        if self.fault() == Fault::Reset {
+        let untargeted = self.state.only.lock().expect("lock").is_none();
+        if untargeted && self.fault() == Fault::Reset {
             return;
         }
         let mut reader = BufReader::new(stream);
         while let Ok(Some(request)) = read_request(&mut reader).await {
-            let n = self.state.seen.fetch_add(1, Ordering::SeqCst) + 1;
+            let (fault, n) = self.fault_for(&request);
             let client = reader.get_mut();
-            let kept_open = match self.fault() {
+            let kept_open = match fault {
                 Fault::Pass => self.forward(&request, client, false).await,
                 Fault::Reset => false,
                 Fault::Hang => {
@@ -177,6 +209,14 @@ impl FaultProxy {
         // The emulator closes after each answer; so does the proxy, and the SDK reconnects.
         false
     }
+}
+
+/// The service a request was signed for: the fourth part of the SigV4 credential scope
+/// (`Credential=<key>/<date>/<region>/<service>/aws4_request`).
+pub fn service(request: &HttpRequest) -> Option<String> {
+    let authorization = request.header("authorization")?;
+    let scope = authorization.split("Credential=").nth(1)?;
+    scope.split(['/', ',']).nth(3).map(str::to_owned)
 }
 
 /// The operation a request calls: `X-Amz-Target` (AWS JSON), the path (RPC v2 CBOR) or

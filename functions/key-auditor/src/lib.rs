@@ -170,13 +170,22 @@ impl KeyAuditor {
             report.findings.len(),
             report.keys_scanned
         );
-        delivery::put_metrics(&self.cloudwatch, &self.settings.namespace, &report)
-            .await
-            .map_err(|e| AuditError::Delivery(summary.clone(), e))?;
-        if let Some(topic) = &self.settings.report_topic_arn {
-            delivery::publish_summary(&self.sns, topic, &report)
-                .await
-                .map_err(|e| AuditError::Delivery(summary, e))?;
+        // The two channels are independent: metrics failing must not keep the summary from
+        // the security team, nor the other way round.
+        let metrics = delivery::put_metrics(&self.cloudwatch, &self.settings.namespace, &report);
+        let summary_sent = async {
+            match &self.settings.report_topic_arn {
+                Some(topic) => delivery::publish_summary(&self.sns, topic, &report).await,
+                None => Ok(()),
+            }
+        };
+        let (metrics, summary_sent) = tokio::join!(metrics, summary_sent);
+        let undelivered: Vec<String> = [metrics, summary_sent]
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        if !undelivered.is_empty() {
+            return Err(AuditError::Delivery(summary, undelivered.join("; ")));
         }
         Ok(serde_json::to_value(&report).unwrap_or_default())
     }

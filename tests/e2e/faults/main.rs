@@ -10,6 +10,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod cut_off;
+mod one_service;
 mod stage;
 
 use e2e::{Account, Completion, Fault, emulator};
@@ -171,8 +172,22 @@ async fn ecs_cluster_create_under_every_fault() {
     }
 }
 
+/// What one event-function invocation did.
+struct EventRun {
+    /// The operations that reached the emulator, in order.
+    calls: Vec<String>,
+    /// The error message, when it failed.
+    error: String,
+}
+
+impl EventRun {
+    fn count(&self, operation: &str) -> usize {
+        self.calls.iter().filter(|c| *c == operation).count()
+    }
+}
+
 /// One event-function invocation under one fault: a named error, or success within the
-/// throttling budget; returns the operations that reached the emulator.
+/// throttling budget.
 async fn event_case(
     account: &Account,
     binary_name: &str,
@@ -181,11 +196,11 @@ async fn event_case(
     fault_name: &str,
     fault: Injected,
     succeeds: bool,
-) -> Vec<String> {
+) -> EventRun {
     let stage = Stage::start(account.clone(), binary_name, fault, extra).await;
     let completion = stage.api.invoke(event, LAMBDA_TIMEOUT).await;
-    match (&completion, succeeds) {
-        (Completion::Response(_), true) => {}
+    let error = match (&completion, succeeds) {
+        (Completion::Response(_), true) => String::new(),
         (Completion::Error(error), false) => {
             let message = error["errorMessage"].as_str().unwrap_or_default();
             println!(
@@ -196,25 +211,41 @@ async fn event_case(
                 !message.is_empty() && error["errorType"].as_str().is_some_and(|t| !t.is_empty()),
                 "{binary_name} / {fault_name}: unnamed error {error}"
             );
+            message.to_owned()
         }
         _ => panic!(
             "{binary_name} / {fault_name}: {completion:?}\n{}",
             stage.function.output()
         ),
+    };
+    EventRun {
+        calls: stage.proxy.forwarded(),
+        error,
     }
-    stage.proxy.forwarded()
+}
+
+fn scheduled() -> Value {
+    json!({"source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": "{}"})
+}
+
+/// The sample "CloudWatch Alarm State Change" event.
+fn alarm_event() -> Value {
+    let sample = std::fs::read_to_string(
+        e2e::emulator::workspace_root().join("events/alarm-router/metric-alarm.json"),
+    )
+    .expect("sample");
+    serde_json::from_str(&sample).expect("JSON")
 }
 
 #[tokio::test]
 async fn key_rotator_under_every_fault() {
-    let scheduled =
-        json!({"source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": "{}"});
+    let scheduled = scheduled();
     for (name, fault, succeeds) in FAULTS {
         let account = emulator().new_account().await;
         let key = common::kms::KmsView::new(&account.config)
             .create(common::kms::NewKey::default())
             .await;
-        let calls = event_case(
+        let run = event_case(
             &account,
             "key-rotator",
             &[],
@@ -232,68 +263,76 @@ async fn key_rotator_under_every_fault() {
             "{name}: rotation enabled only by a run that completed"
         );
         assert_eq!(
-            calls.iter().any(|c| c == "EnableKeyRotation"),
+            run.count("EnableKeyRotation") > 0,
             succeeds,
-            "{name}: {calls:?}"
+            "{name}: {:?}",
+            run.calls
+        );
+    }
+}
+
+/// key-auditor over one key in a fresh account, reporting to a topic there.
+async fn audit_under(label: &str, fault: Injected, succeeds: bool) -> EventRun {
+    let account = emulator().new_account().await;
+    common::kms::KmsView::new(&account.config)
+        .create(common::kms::NewKey::default())
+        .await;
+    let report = common::topic(&account, "audit").await;
+    let env = [("REPORT_TOPIC_ARN", report.as_str())];
+    event_case(
+        &account,
+        "key-auditor",
+        &env,
+        scheduled(),
+        label,
+        fault,
+        succeeds,
+    )
+    .await
+}
+
+/// alarm-router (dev) routing the sample alarm event in a fresh account.
+async fn route_under(label: &str, fault: Injected, succeeds: bool) -> EventRun {
+    let account = emulator().new_account().await;
+    let alerts = common::topic(&account, "alerts").await;
+    let env = [("ENVIRONMENT", "dev"), ("ALERT_TOPIC_ARN", alerts.as_str())];
+    event_case(
+        &account,
+        "alarm-router",
+        &env,
+        alarm_event(),
+        label,
+        fault,
+        succeeds,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn key_auditor_under_every_fault() {
+    for (name, fault, succeeds) in FAULTS {
+        let run = audit_under(name, fault, succeeds).await;
+        assert_eq!(
+            run.count("Publish"),
+            usize::from(succeeds),
+            "{name}: {:?}",
+            run.calls
         );
     }
 }
 
 #[tokio::test]
-async fn key_auditor_under_every_fault() {
-    let scheduled =
-        json!({"source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": "{}"});
-    for (name, fault, succeeds) in FAULTS {
-        let account = emulator().new_account().await;
-        common::kms::KmsView::new(&account.config)
-            .create(common::kms::NewKey::default())
-            .await;
-        let report = common::topic(&account, "audit").await;
-        let env = [("REPORT_TOPIC_ARN", report.as_str())];
-        let calls = event_case(
-            &account,
-            "key-auditor",
-            &env,
-            scheduled.clone(),
-            name,
-            fault,
-            succeeds,
-        )
-        .await;
-        let published = calls.iter().filter(|c| *c == "Publish").count();
-        assert_eq!(published, usize::from(succeeds), "{name}: {calls:?}");
-    }
-}
-
-#[tokio::test]
 async fn alarm_router_under_every_fault() {
-    let sample = std::fs::read_to_string(
-        e2e::emulator::workspace_root().join("events/alarm-router/metric-alarm.json"),
-    )
-    .expect("sample");
-    let event: Value = serde_json::from_str(&sample).expect("JSON");
     for (name, fault, succeeds) in FAULTS {
-        let account = emulator().new_account().await;
-        let alerts = common::topic(&account, "alerts").await;
-        let env = [("ENVIRONMENT", "dev"), ("ALERT_TOPIC_ARN", alerts.as_str())];
-        let calls = event_case(
-            &account,
-            "alarm-router",
-            &env,
-            event.clone(),
-            name,
-            fault,
-            succeeds,
-        )
-        .await;
-        let published = calls.iter().filter(|c| *c == "Publish").count();
+        let run = route_under(name, fault, succeeds).await;
+        let published = run.count("Publish");
         if fault == Injected::Proxied(Fault::DropMidResponse) {
             // SNS took each Publish but its answer was lost, so the SDK sent it again: the
             // notification goes out more than once (each copy with the same dedup_key
             // attribute) and the invocation still fails, as it cannot know.
-            assert!(published >= 1, "{name}: {calls:?}");
+            assert!(published >= 1, "{name}: {:?}", run.calls);
         } else {
-            assert_eq!(published, usize::from(succeeds), "{name}: {calls:?}");
+            assert_eq!(published, usize::from(succeeds), "{name}: {:?}", run.calls);
         }
     }
 }

@@ -21,6 +21,9 @@ pub enum Injected {
     /// Nothing listens on the endpoint.
     Refused,
     Proxied(Fault),
+    /// The fault on one service's requests (its signing name: `sns`, `monitoring`); the
+    /// others pass.
+    OneService(&'static str, Fault),
 }
 
 /// An endpoint nothing listens on: connections are refused.
@@ -55,6 +58,10 @@ impl Stage {
             Injected::Refused => dead_endpoint(),
             Injected::Proxied(fault) => {
                 proxy.set(fault);
+                proxy.endpoint.clone()
+            }
+            Injected::OneService(service, fault) => {
+                proxy.set_for(service, fault);
                 proxy.endpoint.clone()
             }
         };
