@@ -105,6 +105,14 @@ impl Emulator {
         );
     }
 
+    /// Kills the emulator process outright (SIGKILL), as a crash would; its state is gone.
+    pub fn kill(&self) {
+        if let Ok(mut child) = self.child.lock() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// A fresh, empty AWS account on the emulator.
     pub async fn new_account(&self) -> Account {
         static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -157,10 +165,7 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        if let Ok(mut child) = self.child.lock() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.kill();
     }
 }
 

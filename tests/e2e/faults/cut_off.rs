@@ -4,10 +4,12 @@
 //! whose Delete of the marker id must remove what was made, and nothing else.
 
 use crate::common;
-use crate::stage::{Injected, LOGICAL_ID, Stage};
-use e2e::{Account, CfnEvents, Fault, RecordedPut, emulator};
+use crate::stage::{Injected, LAMBDA_TIMEOUT, LOGICAL_ID, Stage};
+use e2e::{Account, CfnEvents, Emulator, Fault, RecordedPut, emulator};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Where the cut falls: right after the provider's `nth` call of `operation`.
 #[derive(Debug, Clone, Copy)]
@@ -401,4 +403,49 @@ async fn a_rolled_back_create_never_removes_what_another_stack_made() {
             "{resource_type}: the first stack's resources"
         );
     }
+}
+
+/// The literal case: the emulator process is killed (SIGKILL) while a qa KmsKeySet Create is
+/// under way, right after main's CreateKey. It runs on a private emulator, so the rest of this
+/// binary keeps its own. Nothing can be checked in AWS afterwards (moto's state dies with it);
+/// the function's side is: one FAILED, in time, naming the type and the call that failed.
+#[tokio::test]
+async fn a_key_set_whose_emulator_is_killed_mid_create_fails_once_in_time() {
+    let private = tokio::task::spawn_blocking(Emulator::start)
+        .await
+        .expect("a private emulator");
+    let account = private.new_account().await;
+    let stage = Stage::start(account, "kms-provider", Injected::Proxied(Fault::Pass), &[]).await;
+    let create = stage.events.create(
+        KEY_SET,
+        LOGICAL_ID,
+        json!({"Environment": "qa", "Prefix": "killed"}),
+    );
+    let request_id = create.1.clone();
+    let deadline = Instant::now() + LAMBDA_TIMEOUT;
+    let kill_after_create_key = async {
+        while !stage.proxy.forwarded().iter().any(|c| c == "CreateKey") {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        private.kill();
+    };
+    let ((), (_, put)) = tokio::join!(kill_after_create_key, stage.send(create));
+    assert!(Instant::now() < deadline, "answered after the deadline");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        stage.listener.puts(&request_id).len(),
+        1,
+        "exactly one response"
+    );
+    assert_eq!(put.status(), "FAILED", "{}", stage.function.output());
+    assert!(put.reason().starts_with(KEY_SET), "{}", put.reason());
+    assert!(
+        put.physical_id().starts_with("stackhand:create-failed:"),
+        "{}",
+        put.physical_id()
+    );
+    println!(
+        "cut-off | {KEY_SET} | emulator killed after CreateKey | {}",
+        put.reason()
+    );
 }
