@@ -12,12 +12,11 @@ mod common;
 mod cut_off;
 mod one_service;
 mod stage;
+mod update_delete;
 
 use e2e::{Account, Completion, Fault, emulator};
 use serde_json::{Value, json};
 use stage::{Injected, LAMBDA_TIMEOUT, LOGICAL_ID, Stage};
-use std::time::Duration;
-use tokio::time::Instant;
 
 /// Each fault, and whether the work should still succeed.
 const FAULTS: [(&str, Injected, bool); 7] = [
@@ -53,20 +52,9 @@ async fn provider_case(
     let create = stage
         .events
         .create(resource_type, LOGICAL_ID, props.clone());
-    let request_id = create.1.clone();
-    let deadline = Instant::now() + LAMBDA_TIMEOUT;
-    let (completion, put) = stage.send(create).await;
-    assert!(
-        Instant::now() < deadline,
-        "{binary_name} / {fault_name}: answered after the deadline"
-    );
-    // Nothing more may arrive after the one response.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        stage.listener.puts(&request_id).len(),
-        1,
-        "{binary_name} / {fault_name}: exactly one response"
-    );
+    let (completion, put) = stage
+        .send_answered_once(create, &format!("{binary_name} / {fault_name}"))
+        .await;
     assert!(
         matches!(completion, Completion::Response(_)),
         "{binary_name} / {fault_name}: {completion:?}"

@@ -8,6 +8,7 @@ use e2e::{
 };
 use serde_json::{Value, json};
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// The Lambda timeout the binaries see: short, so that silence hits the deadline guard
 /// (about 2.4 s before it) rather than the SDK's 10 s attempt timeout.
@@ -98,6 +99,29 @@ impl Stage {
             .response(&request_id, Duration::from_secs(1))
             .await;
         (completion, put)
+    }
+
+    /// Sends a CloudFormation event and checks the promise that holds whatever AWS does:
+    /// exactly one response reaches the ResponseURL, before the Lambda deadline.
+    pub async fn send_answered_once(
+        &self,
+        (event, request_id): (Value, String),
+        what: &str,
+    ) -> (Completion, RecordedPut) {
+        let deadline = Instant::now() + LAMBDA_TIMEOUT;
+        let answer = self.send((event, request_id.clone())).await;
+        assert!(
+            Instant::now() < deadline,
+            "{what}: answered after the deadline"
+        );
+        // Nothing more may arrive after the one response.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            self.listener.puts(&request_id).len(),
+            1,
+            "{what}: exactly one response"
+        );
+        answer
     }
 
     /// CloudFormation's retry of the same request (same RequestId, a fresh ResponseURL).
