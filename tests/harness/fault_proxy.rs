@@ -30,6 +30,8 @@ pub enum Fault {
     DropMidResponse,
     /// Forward N requests, then refuse everything: the emulator died mid-way.
     DieAfter(u32),
+    /// Forward every request this many milliseconds late: a slow endpoint.
+    Slow(u64),
 }
 
 struct State {
@@ -159,6 +161,10 @@ impl FaultProxy {
                     self.forward(&request, client, false).await
                 }
                 Fault::DieAfter(_) => false,
+                Fault::Slow(millis) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+                    self.forward(&request, client, false).await
+                }
             };
             if !kept_open {
                 return;

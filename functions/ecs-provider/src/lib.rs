@@ -11,11 +11,10 @@ use aws_sdk_ecs::types::{
     ExecuteCommandConfiguration, ExecuteCommandLogConfiguration, ExecuteCommandLogging, Tag,
 };
 use cluster::{ATTRIBUTES, ClusterProps, TYPE};
-use shared::cfn::{
-    Created, Named, NamedResource, Outcome, Provider, Request, TAG_REQUEST_ID, serve,
-};
+use shared::cfn::{Created, Named, NamedResource, Outcome, Provider, Request, serve};
 use shared::props::removed_tag_keys;
 use shared::{PropertyError, Props, ResourceError};
+use std::collections::BTreeMap;
 
 /// DescribeServices takes at most this many services per call.
 const DESCRIBE_SERVICES_BATCH: usize = 10;
@@ -220,13 +219,12 @@ impl NamedResource for EcsClusters {
             .cloned())
     }
 
-    async fn owner_request_id(&self, live: &Cluster) -> Result<Option<String>, ResourceError> {
+    async fn owner_tags(&self, live: &Cluster) -> Result<BTreeMap<String, String>, ResourceError> {
         Ok(live
             .tags()
             .iter()
-            .find(|t| t.key() == Some(TAG_REQUEST_ID))
-            .and_then(|t| t.value())
-            .map(str::to_owned))
+            .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+            .collect())
     }
 
     /// Looks first: a real CreateCluster on a taken name returns that cluster instead of failing.

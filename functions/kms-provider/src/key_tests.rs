@@ -245,3 +245,24 @@ proptest! {
         shared::test_support::decodes_or_names_itself::<crate::KmsKeys>(&base, field, value)?;
     }
 }
+
+#[test]
+fn only_key_ids_are_taken_for_a_key_physical_id() {
+    for own in [
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "mrk-1234abcd12ab34cd56ef1234567890ab",
+        "mrk-1234abcd-12ab-34cd-56ef-1234567890ab",
+    ] {
+        assert!(crate::is_key_id(own), "{own}");
+    }
+    // What CloudFormation makes up for a cancelled Create, and near misses.
+    for other in [
+        "orders-stack-AppKey-1X2Y3Z4W5V6U7",
+        "1234abcd-12ab-34cd-56ef-1234567890a",
+        "mrk-1234",
+        "alias/app",
+        "",
+    ] {
+        assert!(!crate::is_key_id(other), "{other}");
+    }
+}

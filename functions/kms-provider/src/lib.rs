@@ -22,6 +22,20 @@ pub struct KmsKeys {
     store: KeyStore,
 }
 
+/// A key id as KMS makes them: a UUID, or for multi-Region keys `mrk-` and 32 hex digits
+/// (the emulator writes them `mrk-` and a UUID).
+pub fn is_key_id(text: &str) -> bool {
+    let hex = |s: &str| s.chars().all(|c| c.is_ascii_hexdigit());
+    let uuid = |s: &str| {
+        let parts: Vec<&str> = s.split('-').collect();
+        parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12]) && parts.iter().all(|p| hex(p))
+    };
+    match text.strip_prefix("mrk-") {
+        Some(rest) => (rest.len() == 32 && hex(rest)) || uuid(rest),
+        None => uuid(text),
+    }
+}
+
 fn key_outcome(key: &KeyOutcome) -> Outcome {
     let [id, arn, aliases, rotation, replicas] = ATTRIBUTES;
     Outcome::new(&key.key_id)
@@ -80,6 +94,29 @@ impl CustomResource for KmsKeys {
         props: &KeyProps,
     ) -> Result<(), ResourceError> {
         lifecycle::delete(&self.store, physical_id, props).await
+    }
+
+    fn is_own_id(&self, physical_id: &str, _props: &KeyProps) -> bool {
+        is_key_id(physical_id)
+    }
+
+    /// The key holding one of the aliases, if this logical resource made it lately.
+    async fn clean_up_cancelled_create(
+        &self,
+        cancelled: &Request,
+        props: &KeyProps,
+    ) -> Result<(), ResourceError> {
+        for alias in &props.aliases {
+            if let Some(key_id) = self
+                .store
+                .made_lately_by_logical_resource(cancelled, alias)
+                .await?
+            {
+                tracing::info!(key_id, "removing the key the cancelled Create made");
+                lifecycle::delete(&self.store, &key_id, props).await?;
+            }
+        }
+        Ok(())
     }
 
     /// A key the failed Create made (found by its request tag) follows the delete rules:
@@ -239,6 +276,31 @@ impl CustomResource for KmsKeySets {
     ) -> Result<(), ResourceError> {
         for name in key_set::ALL_KEY_NAMES {
             self.remove_member(request, props, name, None).await?;
+        }
+        Ok(())
+    }
+
+    fn is_own_id(&self, physical_id: &str, props: &KeySetProps) -> bool {
+        physical_id == props.physical_id()
+    }
+
+    /// Each member key, by its alias, if this logical resource made it lately.
+    async fn clean_up_cancelled_create(
+        &self,
+        cancelled: &Request,
+        props: &KeySetProps,
+    ) -> Result<(), ResourceError> {
+        let ctx = lifecycle::context(&self.store, cancelled)?;
+        for name in props.key_names() {
+            if let Some(key_id) = self
+                .store
+                .made_lately_by_logical_resource(cancelled, &props.alias(name))
+                .await?
+            {
+                tracing::info!(key_id, "removing a key the cancelled Create made");
+                let member = key_set::member(props, name, &ctx);
+                lifecycle::delete(&self.store, &key_id, &member).await?;
+            }
         }
         Ok(())
     }

@@ -37,6 +37,10 @@ pub enum AliasHolder {
 
 pub type Tags = BTreeMap<String, String>;
 
+/// How long before a Delete a cancelled Create can have started: the Lambda timeout (at most
+/// 15 minutes) and Lambda's retries of an invocation that crashed, with room to spare.
+pub const CANCELLED_CREATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
 pub fn is_gone(state: Option<&KeyState>) -> bool {
     matches!(
         state,
@@ -129,6 +133,29 @@ impl KeyStore {
             None => "a key this stack's resource did not create; choose another alias, or move it away first".to_owned(),
         };
         Ok(AliasHolder::Other { key_id, why })
+    }
+
+    /// The live key `alias` names, if `request`'s stack and logical resource made it within the
+    /// last [`CANCELLED_CREATE_WINDOW`]: what a Create CloudFormation cancelled could have made.
+    /// An older key of the same logical resource (one a replacement is moving away from) is
+    /// never taken for it.
+    pub async fn made_lately_by_logical_resource(
+        &self,
+        request: &Request,
+        alias: &str,
+    ) -> Result<Option<String>, ResourceError> {
+        let Some(key) = self.describe(alias).await? else {
+            return Ok(None);
+        };
+        let made_at = key.creation_date().map(|d| d.secs()).unwrap_or_default();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        if is_gone(key.key_state()) || made_at < now - CANCELLED_CREATE_WINDOW.as_secs() as i64 {
+            return Ok(None);
+        }
+        let tags = self.tags(key.key_id()).await?;
+        Ok(shared::cfn::made_by_logical_resource(&tags, request).then(|| key.key_id().to_owned()))
     }
 
     /// The live key an earlier delivery of this request created, found by its request tag.

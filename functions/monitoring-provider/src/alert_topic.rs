@@ -4,7 +4,7 @@
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::Tag as SnsTag;
 use serde_json::Value;
-use shared::cfn::{CustomResource, Outcome, Request, TAG_REQUEST_ID};
+use shared::cfn::{CustomResource, Outcome, Request, TAG_REQUEST_ID, made_by_logical_resource};
 use shared::props::{removed_tag_keys, show};
 use shared::{Environment, Problem, PropertyError, Props, ResourceError, Tag};
 use std::collections::BTreeMap;
@@ -225,6 +225,23 @@ impl AlertTopics {
             .collect())
     }
 
+    /// Deletes the topic `props` name in `request`'s account when its tags pass `made`.
+    async fn remove_made(
+        &self,
+        request: &Request,
+        props: &TopicProps,
+        made: impl Fn(&BTreeMap<String, String>) -> bool,
+    ) -> Result<(), ResourceError> {
+        let Some(arn) = topic_arn(request, &props.topic_name) else {
+            return Ok(());
+        };
+        if !self.exists(&arn).await? || !made(&self.tags(&arn).await?) {
+            return Ok(());
+        }
+        tracing::info!(topic = arn, "removing the topic an unanswered Create made");
+        self.delete(request, &arn, props).await
+    }
+
     async fn reconcile(
         &self,
         arn: &str,
@@ -407,15 +424,24 @@ impl CustomResource for AlertTopics {
         failed: &Request,
         props: &TopicProps,
     ) -> Result<(), ResourceError> {
-        let Some(arn) = topic_arn(failed, &props.topic_name) else {
-            return Ok(());
-        };
-        if !self.exists(&arn).await?
-            || self.tags(&arn).await?.get(TAG_REQUEST_ID) != Some(&failed.request_id)
-        {
-            return Ok(());
-        }
-        tracing::info!(topic = arn, "removing what the failed Create made");
-        self.delete(failed, &arn, props).await
+        self.remove_made(failed, props, |tags| {
+            tags.get(TAG_REQUEST_ID) == Some(&failed.request_id)
+        })
+        .await
+    }
+
+    fn is_own_id(&self, physical_id: &str, props: &TopicProps) -> bool {
+        physical_id.starts_with("arn:") && physical_id.ends_with(&format!(":{}", props.topic_name))
+    }
+
+    async fn clean_up_cancelled_create(
+        &self,
+        cancelled: &Request,
+        props: &TopicProps,
+    ) -> Result<(), ResourceError> {
+        self.remove_made(cancelled, props, |tags| {
+            made_by_logical_resource(tags, cancelled)
+        })
+        .await
     }
 }

@@ -8,7 +8,10 @@ use crate::cw::{Alarms, LiveAlarm};
 use crate::dashboard::Dashboards;
 use crate::metric_alarm::alarm_tags;
 use crate::metric_filter::MetricFilters;
-use shared::cfn::{CustomResource, NamedResource, Outcome, Request, TAG_REQUEST_ID, TAG_STACK_ID};
+use shared::cfn::{
+    CustomResource, NamedResource, Outcome, Request, TAG_REQUEST_ID, TAG_STACK_ID,
+    made_by_logical_resource,
+};
 use shared::props::removed_tag_keys;
 use shared::{PropertyError, Props, ResourceError};
 use std::collections::BTreeMap;
@@ -310,11 +313,43 @@ impl CustomResource for AlarmBaselines {
         failed: &Request,
         props: &BaselineProps,
     ) -> Result<(), ResourceError> {
+        self.remove_made(failed, props, |tags| {
+            tags.get(TAG_REQUEST_ID) == Some(&failed.request_id)
+        })
+        .await
+    }
+
+    fn is_own_id(&self, physical_id: &str, props: &BaselineProps) -> bool {
+        physical_id == props.physical_id()
+    }
+
+    /// The same, for the alarms this logical resource made.
+    async fn clean_up_cancelled_create(
+        &self,
+        cancelled: &Request,
+        props: &BaselineProps,
+    ) -> Result<(), ResourceError> {
+        self.remove_made(cancelled, props, |tags| {
+            made_by_logical_resource(tags, cancelled)
+        })
+        .await
+    }
+}
+
+impl AlarmBaselines {
+    /// Removes the alarms whose tags pass `made`, and when there are any, the detectors, the
+    /// filter and the dashboards that are exactly what the plan for `props` writes.
+    async fn remove_made(
+        &self,
+        request: &Request,
+        props: &BaselineProps,
+        made: impl Fn(&BTreeMap<String, String>) -> bool,
+    ) -> Result<(), ResourceError> {
         let made: Vec<LiveAlarm> = self
-            .owned_tagged(failed, &props.prefix)
+            .owned_tagged(request, &props.prefix)
             .await?
             .into_iter()
-            .filter(|(_, tags)| tags.get(TAG_REQUEST_ID) == Some(&failed.request_id))
+            .filter(|(_, tags)| made(tags))
             .map(|(alarm, _)| alarm)
             .collect();
         if made.is_empty() {
@@ -323,10 +358,10 @@ impl CustomResource for AlarmBaselines {
         tracing::info!(
             prefix = props.prefix,
             alarms = made.len(),
-            "removing what the failed Create made"
+            "removing what an unanswered Create made"
         );
         self.remove_alarms(&made).await?;
-        let plan = plan_for(failed, props)?;
+        let plan = plan_for(request, props)?;
         for spec in &plan.alarms {
             self.alarms.delete_unused_detector(spec).await?;
         }

@@ -5,9 +5,10 @@ use crate::alarm_spec::{SEVERITIES, is_alarm_name};
 use crate::cw::{Alarms, LiveAlarm, sdk_tags};
 use crate::metric_alarm::{alarm_tags, outcome};
 use serde_json::Value;
-use shared::cfn::{Created, NamedResource, Outcome, Request, TAG_REQUEST_ID};
+use shared::cfn::{Created, NamedResource, Outcome, Request};
 use shared::props::show;
 use shared::{Environment, Problem, PropertyError, Props, ResourceError, Tag};
+use std::collections::BTreeMap;
 
 pub const TYPE: &str = "Custom::CompositeAlarm";
 pub const ATTRIBUTES: [&str; 2] = ["Arn", "AlarmName"];
@@ -229,8 +230,11 @@ impl NamedResource for CompositeAlarms {
         self.alarms.describe(name).await
     }
 
-    async fn owner_request_id(&self, live: &LiveAlarm) -> Result<Option<String>, ResourceError> {
-        Ok(self.alarms.tags(&live.arn).await?.remove(TAG_REQUEST_ID))
+    async fn owner_tags(
+        &self,
+        live: &LiveAlarm,
+    ) -> Result<BTreeMap<String, String>, ResourceError> {
+        self.alarms.tags(&live.arn).await
     }
 
     async fn create(

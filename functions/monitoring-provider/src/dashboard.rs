@@ -7,6 +7,7 @@ use serde_json::Value;
 use shared::cfn::{Created, NamedResource, Outcome, Request};
 use shared::props::show;
 use shared::{Environment, Problem, PropertyError, Props, ResourceError};
+use std::collections::BTreeMap;
 
 pub const TYPE: &str = "Custom::Dashboard";
 pub const ATTRIBUTES: [&str; 1] = ["DashboardArn"];
@@ -206,11 +207,11 @@ impl NamedResource for Dashboards {
         live.body.as_ref() == Some(&props.body)
     }
 
-    async fn owner_request_id(
+    async fn owner_tags(
         &self,
         _live: &LiveDashboard,
-    ) -> Result<Option<String>, ResourceError> {
-        Ok(None)
+    ) -> Result<BTreeMap<String, String>, ResourceError> {
+        Ok(BTreeMap::new())
     }
 
     async fn create(

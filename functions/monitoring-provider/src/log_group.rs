@@ -3,11 +3,12 @@
 
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::primitives::{DateTime, DateTimeFormat};
-use shared::cfn::{Created, NamedResource, Outcome, Request, TAG_REQUEST_ID, TAG_RETAINED_AT};
+use shared::cfn::{Created, NamedResource, Outcome, Request, TAG_RETAINED_AT};
 use shared::props::{
     KMS_KEY_ARN_RULE, LOG_GROUP_NAME_RULE, is_kms_key_arn, is_log_group_name, removed_tag_keys,
 };
 use shared::{Environment, Problem, PropertyError, Props, ResourceError, Tag};
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 
 const TYPE: &str = "Custom::LogGroup";
@@ -231,7 +232,10 @@ impl NamedResource for LogGroups {
             }))
     }
 
-    async fn owner_request_id(&self, live: &LiveGroup) -> Result<Option<String>, ResourceError> {
+    async fn owner_tags(
+        &self,
+        live: &LiveGroup,
+    ) -> Result<BTreeMap<String, String>, ResourceError> {
         let tags = self
             .logs
             .list_tags_for_resource()
@@ -239,7 +243,10 @@ impl NamedResource for LogGroups {
             .send()
             .await
             .map_err(|e| ResourceError::aws(TYPE, "ListTagsForResource", &live.arn, &e))?;
-        Ok(tags.tags().and_then(|t| t.get(TAG_REQUEST_ID)).cloned())
+        Ok(tags
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default())
     }
 
     /// CreateLogGroup first (the common case costs no look-up), with the key and the tags in

@@ -3,8 +3,9 @@
 
 use crate::alarm_spec::{self, AlarmSpec};
 use crate::cw::{Alarms, LiveAlarm};
-use shared::cfn::{Created, NamedResource, Outcome, Request, TAG_REQUEST_ID};
+use shared::cfn::{Created, NamedResource, Outcome, Request};
 use shared::{Environment, PropertyError, Props, ResourceError, Tag};
+use std::collections::BTreeMap;
 
 pub const TYPE: &str = "Custom::MetricAlarm";
 pub const ATTRIBUTES: [&str; 2] = ["Arn", "AlarmName"];
@@ -67,8 +68,11 @@ impl NamedResource for MetricAlarms {
         self.alarms.describe(name).await
     }
 
-    async fn owner_request_id(&self, live: &LiveAlarm) -> Result<Option<String>, ResourceError> {
-        Ok(self.alarms.tags(&live.arn).await?.remove(TAG_REQUEST_ID))
+    async fn owner_tags(
+        &self,
+        live: &LiveAlarm,
+    ) -> Result<BTreeMap<String, String>, ResourceError> {
+        self.alarms.tags(&live.arn).await
     }
 
     async fn create(

@@ -5,6 +5,7 @@
 use shared::cfn::{Created, NamedResource, Outcome, Request};
 use shared::props::{LOG_GROUP_NAME_RULE, is_log_group_name};
 use shared::{Environment, Problem, PropertyError, Props, ResourceError};
+use std::collections::BTreeMap;
 
 pub const TYPE: &str = "Custom::MetricFilter";
 pub const ATTRIBUTES: [&str; 2] = ["FilterName", "LogGroupName"];
@@ -270,8 +271,11 @@ impl NamedResource for MetricFilters {
             && live.default_value == props.default_value
     }
 
-    async fn owner_request_id(&self, _live: &LiveFilter) -> Result<Option<String>, ResourceError> {
-        Ok(None)
+    async fn owner_tags(
+        &self,
+        _live: &LiveFilter,
+    ) -> Result<BTreeMap<String, String>, ResourceError> {
+        Ok(BTreeMap::new())
     }
 
     async fn create(

@@ -37,6 +37,8 @@ pub struct Request {
     /// Present on Update only.
     pub old_properties: Option<Value>,
     pub(crate) response_url: String,
+    /// When the runner's deadline guard fires; the work must be over by then.
+    pub(crate) guard_at: Option<tokio::time::Instant>,
 }
 
 impl Request {
@@ -147,6 +149,7 @@ pub(crate) fn decode(event: Value) -> Result<Request, String> {
                 resource_type: $r.resource_type,
                 properties: $r.resource_properties,
                 response_url: $r.response_url,
+                guard_at: None,
             }
         };
     }

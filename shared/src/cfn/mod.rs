@@ -11,7 +11,7 @@ pub(crate) mod runner;
 mod sender;
 
 pub use event::{Request, RequestType, redact_url};
-pub use named::{Created, Named, NamedResource};
+pub use named::{Created, Named, NamedResource, made_by_logical_resource};
 pub use response::{MAX_RESPONSE_BYTES, ResponseBody, Status};
 pub use runner::{guard_margin, run, run_provider};
 pub use sender::send_response;
@@ -21,6 +21,7 @@ use crate::props::{PropertyError, Props};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::time::Duration;
 
 /// Tag keys under this prefix belong to stackhand.
 pub const TAG_PREFIX: &str = "stackhand:";
@@ -101,6 +102,67 @@ pub trait CustomResource: Sync {
         let _ = (failed, props);
         async { Ok(()) }
     }
+
+    /// Whether `physical_id` is one this type answers for `props`. A Delete carrying any other
+    /// id is for a Create that CloudFormation cancelled before it answered (another resource
+    /// of the stack failed), with an id CloudFormation made up; see
+    /// [`CustomResource::clean_up_cancelled_create`]. The default claims every id.
+    fn is_own_id(&self, physical_id: &str, props: &Self::Properties) -> bool {
+        let _ = (physical_id, props);
+        true
+    }
+
+    /// A cancelled Create may still be running in another instance of this function. Remove
+    /// what carries `cancelled`'s stack and logical-resource tags and the names `props` give;
+    /// called again and again until shortly before this Delete's deadline guard. The default
+    /// makes no AWS call.
+    fn clean_up_cancelled_create(
+        &self,
+        cancelled: &Request,
+        props: &Self::Properties,
+    ) -> impl Future<Output = Result<(), ResourceError>> + Send {
+        let _ = (cancelled, props);
+        async { Ok(()) }
+    }
+}
+
+/// How long before the deadline guard the last sweep for a cancelled Create starts.
+const LAST_SWEEP_BEFORE_GUARD: Duration = Duration::from_millis(1500);
+/// The longest pause between two sweeps.
+const MAX_SWEEP_PAUSE: Duration = Duration::from_secs(8);
+
+/// Sweeps for what a cancelled Create makes until it can make no more. That Create started
+/// before this Delete was sent and has the same Lambda timeout, so its own deadline guard
+/// fires before this one's: the last sweep runs just before this guard.
+async fn sweep_cancelled_create<R: CustomResource>(
+    resource: &R,
+    request: &Request,
+    props: &R::Properties,
+) -> Result<(), ResourceError> {
+    let last_sweep_at = request
+        .guard_at
+        .map(|guard| guard.checked_sub(LAST_SWEEP_BEFORE_GUARD).unwrap_or(guard));
+    tracing::warn!(
+        physical_id = request.physical_resource_id.as_deref().unwrap_or_default(),
+        "Delete for a Create that CloudFormation cancelled; sweeping for what it makes"
+    );
+    let mut pause = Duration::from_millis(500);
+    loop {
+        // A failed sweep is retried by the next one; only the last one's error is answered.
+        let swept = resource.clean_up_cancelled_create(request, props).await;
+        let Some(last) = last_sweep_at else {
+            return swept;
+        };
+        let now = tokio::time::Instant::now();
+        if now >= last {
+            return swept;
+        }
+        if let Err(err) = swept {
+            tracing::warn!(error = %err, "sweep failed; trying again");
+        }
+        tokio::time::sleep_until((now + pause).min(last)).await;
+        pause = (pause * 2).min(MAX_SWEEP_PAUSE);
+    }
 }
 
 /// A Lambda function that serves one or more `Custom::` types.
@@ -159,6 +221,12 @@ pub async fn serve<R: CustomResource>(
             resource
                 .update(request, physical_id, old.as_ref(), &props)
                 .await
+        }
+        RequestType::Delete
+            if !physical_id.is_empty() && !resource.is_own_id(physical_id, &props) =>
+        {
+            sweep_cancelled_create(resource, request, &props).await?;
+            Ok(Outcome::new(physical_id))
         }
         RequestType::Delete => {
             resource.delete(request, physical_id, &props).await?;

@@ -8,9 +8,10 @@
 //!   CloudFormation's later Delete of the old name follows the resource's delete rules.
 //! - An Update of a resource deleted outside CloudFormation recreates it.
 
-use super::{CustomResource, Outcome, Request};
+use super::{CustomResource, Outcome, Request, TAG_LOGICAL_ID, TAG_REQUEST_ID, TAG_STACK_ID};
 use crate::error::ResourceError;
 use crate::props::{PropertyError, Props};
+use std::collections::BTreeMap;
 use std::future::Future;
 
 /// What a create attempt found.
@@ -45,11 +46,12 @@ pub trait NamedResource: Sync {
         false
     }
 
-    /// The `stackhand:request-id` tag of a live resource.
-    fn owner_request_id(
+    /// The tags of a live resource (`stackhand:request-id` and the others that say who made
+    /// it); none for a resource AWS cannot tag.
+    fn owner_tags(
         &self,
         live: &Self::Live,
-    ) -> impl Future<Output = Result<Option<String>, ResourceError>> + Send;
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, ResourceError>> + Send;
 
     /// Creates the resource, tagged with the request tags, or reports that the name is taken.
     fn create(
@@ -88,7 +90,7 @@ impl<T: NamedResource> Named<T> {
             Created::Exists(live) => live,
         };
         let name = T::name(props);
-        let owner = self.0.owner_request_id(&live).await?;
+        let owner = self.0.owner_tags(&live).await?.remove(TAG_REQUEST_ID);
         if owner.as_deref() != Some(request.request_id.as_str()) && !self.0.identical(&live, props)
         {
             return Err(ResourceError::refused(
@@ -167,10 +169,38 @@ impl<T: NamedResource> CustomResource for Named<T> {
         let Some(live) = self.0.describe(name).await? else {
             return Ok(());
         };
-        if self.0.owner_request_id(&live).await?.as_deref() != Some(failed.request_id.as_str()) {
+        if self.0.owner_tags(&live).await?.get(TAG_REQUEST_ID) != Some(&failed.request_id) {
             return Ok(());
         }
         tracing::info!(name, "removing what the failed Create made");
         self.0.delete(name, props).await
     }
+
+    fn is_own_id(&self, physical_id: &str, props: &T::Properties) -> bool {
+        physical_id == T::name(props)
+    }
+
+    /// The resource of that name, if this stack's logical resource made it (by its tags).
+    async fn clean_up_cancelled_create(
+        &self,
+        cancelled: &Request,
+        props: &T::Properties,
+    ) -> Result<(), ResourceError> {
+        let name = T::name(props);
+        let Some(live) = self.0.describe(name).await? else {
+            return Ok(());
+        };
+        let tags = self.0.owner_tags(&live).await?;
+        if !made_by_logical_resource(&tags, cancelled) {
+            return Ok(());
+        }
+        tracing::info!(name, "removing what the cancelled Create made");
+        self.0.delete(name, props).await
+    }
+}
+
+/// Whether `tags` say that `request`'s stack and logical resource made the resource.
+pub fn made_by_logical_resource(tags: &BTreeMap<String, String>, request: &Request) -> bool {
+    tags.get(TAG_STACK_ID) == Some(&request.stack_id)
+        && tags.get(TAG_LOGICAL_ID) == Some(&request.logical_resource_id)
 }

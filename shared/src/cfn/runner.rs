@@ -111,10 +111,13 @@ where
     );
     let guard_at = deadline - guard_margin(remaining).min(remaining);
     let (request_type, result) = match event::decode(payload) {
-        Ok(request) => (
-            Some(request.request_type),
-            work(provider, &request, guard_at).await,
-        ),
+        Ok(mut request) => {
+            request.guard_at = Some(guard_at);
+            (
+                Some(request.request_type),
+                work(provider, &request, guard_at).await,
+            )
+        }
         Err(reason) => (None, Err(reason)),
     };
     let body = response_body(&envelope, request_type, result);

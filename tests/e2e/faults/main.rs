@@ -7,6 +7,7 @@
 //! throttling stayed within the retry budget, and nothing left behind by a FAILED Create.
 //! Event functions: a named error, and nothing published unless the work completed.
 
+mod cancelled;
 #[path = "../common/mod.rs"]
 mod common;
 mod cut_off;
