@@ -234,3 +234,7 @@ pub async fn serve<R: CustomResource>(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "sweep_tests.rs"]
+mod sweep_tests;
