@@ -188,6 +188,7 @@ impl Dashboards {
 impl NamedResource for Dashboards {
     const RESOURCE_TYPE: &'static str = TYPE;
     const NAME_PROPERTY: &'static str = "DashboardName";
+    const TAGGABLE: bool = false;
     type Properties = DashboardProps;
     type Live = LiveDashboard;
 

@@ -245,6 +245,7 @@ impl MetricFilters {
 impl NamedResource for MetricFilters {
     const RESOURCE_TYPE: &'static str = TYPE;
     const NAME_PROPERTY: &'static str = "FilterName";
+    const TAGGABLE: bool = false;
     type Properties = FilterProps;
     type Live = LiveFilter;
 

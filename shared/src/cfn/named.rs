@@ -26,6 +26,9 @@ pub trait NamedResource: Sync {
     const RESOURCE_TYPE: &'static str;
     /// The property that holds the name, for Reasons: `LogGroupName`, `ClusterName`.
     const NAME_PROPERTY: &'static str;
+    /// Whether AWS can tag it. Nothing proves who made an untaggable resource, so no cleanup
+    /// looks for one.
+    const TAGGABLE: bool = true;
     type Properties: Send + Sync;
     /// The resource as AWS describes it.
     type Live: Send + Sync;
@@ -176,8 +179,10 @@ impl<T: NamedResource> CustomResource for Named<T> {
         self.0.delete(name, props).await
     }
 
+    /// Any id, for a type whose resources cannot be tagged: a sweep could not tell what a
+    /// cancelled Create made.
     fn is_own_id(&self, physical_id: &str, props: &T::Properties) -> bool {
-        physical_id == T::name(props)
+        !T::TAGGABLE || physical_id == T::name(props)
     }
 
     /// The resource of that name, if this stack's logical resource made it (by its tags).
