@@ -4,7 +4,9 @@
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::Tag as SnsTag;
 use serde_json::Value;
-use shared::cfn::{CustomResource, Outcome, Request, TAG_REQUEST_ID, made_by_logical_resource};
+use shared::cfn::{
+    CustomResource, Outcome, Request, TAG_REQUEST_ID, made_by_logical_resource, made_by_request,
+};
 use shared::props::{removed_tag_keys, show};
 use shared::{Environment, Problem, PropertyError, Props, ResourceError, Tag};
 use std::collections::BTreeMap;
@@ -424,10 +426,8 @@ impl CustomResource for AlertTopics {
         failed: &Request,
         props: &TopicProps,
     ) -> Result<(), ResourceError> {
-        self.remove_made(failed, props, |tags| {
-            tags.get(TAG_REQUEST_ID) == Some(&failed.request_id)
-        })
-        .await
+        self.remove_made(failed, props, |tags| made_by_request(tags, failed))
+            .await
     }
 
     fn is_own_id(&self, physical_id: &str, props: &TopicProps) -> bool {

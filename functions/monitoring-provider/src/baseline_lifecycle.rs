@@ -9,8 +9,8 @@ use crate::dashboard::Dashboards;
 use crate::metric_alarm::alarm_tags;
 use crate::metric_filter::MetricFilters;
 use shared::cfn::{
-    CustomResource, NamedResource, Outcome, Request, TAG_REQUEST_ID, TAG_STACK_ID,
-    made_by_logical_resource,
+    CustomResource, NamedResource, Outcome, Request, TAG_STACK_ID, made_by_logical_resource,
+    made_by_request,
 };
 use shared::props::removed_tag_keys;
 use shared::{PropertyError, Props, ResourceError};
@@ -313,10 +313,8 @@ impl CustomResource for AlarmBaselines {
         failed: &Request,
         props: &BaselineProps,
     ) -> Result<(), ResourceError> {
-        self.remove_made(failed, props, |tags| {
-            tags.get(TAG_REQUEST_ID) == Some(&failed.request_id)
-        })
-        .await
+        self.remove_made(failed, props, |tags| made_by_request(tags, failed))
+            .await
     }
 
     fn is_own_id(&self, physical_id: &str, props: &BaselineProps) -> bool {

@@ -11,7 +11,7 @@ pub(crate) mod runner;
 mod sender;
 
 pub use event::{Request, RequestType, redact_url};
-pub use named::{Created, Named, NamedResource, made_by_logical_resource};
+pub use named::{Created, Named, NamedResource, made_by_logical_resource, made_by_request};
 pub use response::{MAX_RESPONSE_BYTES, ResponseBody, Status};
 pub use runner::{guard_margin, run, run_provider};
 pub use sender::send_response;

@@ -93,9 +93,8 @@ impl<T: NamedResource> Named<T> {
             Created::Exists(live) => live,
         };
         let name = T::name(props);
-        let owner = self.0.owner_tags(&live).await?.remove(TAG_REQUEST_ID);
-        if owner.as_deref() != Some(request.request_id.as_str()) && !self.0.identical(&live, props)
-        {
+        let ours = made_by_request(&self.0.owner_tags(&live).await?, request);
+        if !ours && !self.0.identical(&live, props) {
             return Err(ResourceError::refused(
                 T::RESOURCE_TYPE,
                 format!(
@@ -168,15 +167,8 @@ impl<T: NamedResource> CustomResource for Named<T> {
         failed: &Request,
         props: &T::Properties,
     ) -> Result<(), ResourceError> {
-        let name = T::name(props);
-        let Some(live) = self.0.describe(name).await? else {
-            return Ok(());
-        };
-        if self.0.owner_tags(&live).await?.get(TAG_REQUEST_ID) != Some(&failed.request_id) {
-            return Ok(());
-        }
-        tracing::info!(name, "removing what the failed Create made");
-        self.0.delete(name, props).await
+        self.remove_made(props, |tags| made_by_request(tags, failed))
+            .await
     }
 
     /// Any id, for a type whose resources cannot be tagged: a sweep could not tell what a
@@ -191,17 +183,34 @@ impl<T: NamedResource> CustomResource for Named<T> {
         cancelled: &Request,
         props: &T::Properties,
     ) -> Result<(), ResourceError> {
+        self.remove_made(props, |tags| made_by_logical_resource(tags, cancelled))
+            .await
+    }
+}
+
+impl<T: NamedResource> Named<T> {
+    /// Deletes the resource `props` name, under the type's delete rules, when its tags pass
+    /// `made`.
+    async fn remove_made(
+        &self,
+        props: &T::Properties,
+        made: impl Fn(&BTreeMap<String, String>) -> bool,
+    ) -> Result<(), ResourceError> {
         let name = T::name(props);
         let Some(live) = self.0.describe(name).await? else {
             return Ok(());
         };
-        let tags = self.0.owner_tags(&live).await?;
-        if !made_by_logical_resource(&tags, cancelled) {
+        if !made(&self.0.owner_tags(&live).await?) {
             return Ok(());
         }
-        tracing::info!(name, "removing what the cancelled Create made");
+        tracing::info!(name, "removing what an unanswered Create made");
         self.0.delete(name, props).await
     }
+}
+
+/// Whether `tags` say that `request` itself made the resource.
+pub fn made_by_request(tags: &BTreeMap<String, String>, request: &Request) -> bool {
+    tags.get(TAG_REQUEST_ID) == Some(&request.request_id)
 }
 
 /// Whether `tags` say that `request`'s stack and logical resource made the resource.
