@@ -23,7 +23,7 @@ CLIENTS = {
     "key-rotator": {"kms": "kms"},
     "key-auditor": {"kms": "kms", "sns": "sns", "cloudwatch": "cloudwatch"},
     "alarm-router": {"cloudwatch": "cloudwatch", "sns": "sns", "ecs": "ecs"},
-    "monitoring-provider": {"logs": "logs", "cw": "cloudwatch", "sns": "sns"},
+    "monitoring-provider": {"logs": "logs", "cw": "cloudwatch", "sns": "sns", "ssm": "ssm"},
 }
 
 # Granted but not called from the code, each with its reason.
@@ -39,6 +39,23 @@ PLATFORM_ACTIONS = {
     "sqs:SendMessage": "Lambda's on-failure destination for asynchronous invocations",
     "kms:GenerateDataKey": "SNS and SQS encrypt what the function sends to the platform key's topic and queue",
     "kms:Decrypt": "SNS and SQS encrypt what the function sends to the platform key's topic and queue",
+    "ssm:AddTagsToResource": "PutParameter with Tags (the owner ledger's records) needs it",
+}
+
+# Actions that lose data or access. Each grant of one must be conditioned on stackhand's owner
+# record (aws:ResourceTag/stackhand:stack-id), or be listed below with why it cannot be.
+DESTRUCTIVE_VERBS = ("Delete", "Schedule", "Disable", "Untag", "Disassociate", "Revoke")
+OWNER_TAG_KEY = "aws:ResourceTag/stackhand:stack-id"
+UNCONDITIONED = {
+    "kms:DeleteAlias": "aliases take no tags; KMS also authorises DeleteAlias on the key, and that grant is conditioned",
+    "logs:DeleteMetricFilter": "metric filters take no tags and often sit on another stack's log group; owner ledger",
+    "logs:DeleteQueryDefinition": "query definitions take no tags and have no resource-level permissions; owner ledger",
+    "cloudwatch:DeleteDashboards": "stackhand's dashboards carry no tags; owner ledger",
+    "cloudwatch:DeleteAlarms": "not conditioned (docs/architecture.md, 'Ownership': the code's owner check holds)",
+    "cloudwatch:DeleteAnomalyDetector": "anomaly detectors take no tags; deleted only when no alarm uses them",
+    "cloudwatch:UntagResource": "as DeleteAlarms",
+    "sns:DeleteTopic": "not conditioned (docs/architecture.md, 'Ownership': the code's owner check holds)",
+    "sns:UntagResource": "as DeleteTopic",
 }
 
 # Shared modules whose functions make SDK calls on a client the function passes in; a function
@@ -140,6 +157,51 @@ class LeastPrivilege(unittest.TestCase):
                 for action in actions(statement):
                     self.assertNotIn(action, ("*", "kms:*", "iam:*"), f"{binary}: {statement}")
                     self.assertFalse(action.endswith(":*"), f"{binary}: {action}")
+
+
+class OwnershipConditions(unittest.TestCase):
+    """IAM backs the ownership rule: what can lose data needs stackhand's owner record."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        LeastPrivilege.setUpClass()
+        cls.resources = LeastPrivilege.resources
+
+    def conditioned(self, statement: dict) -> bool:
+        condition = statement.get("Condition", {})
+        return condition.get("Null", {}).get(OWNER_TAG_KEY) == "false"
+
+    def test_destructive_actions_need_the_owner_record(self) -> None:
+        for binary, role in LeastPrivilege.roles(self):
+            for statement in statements(role):
+                if statement.get("Effect") != "Allow":
+                    continue
+                for action in actions(statement):
+                    verb = action.split(":")[1]
+                    if not verb.startswith(DESTRUCTIVE_VERBS) or action in UNCONDITIONED:
+                        continue
+                    self.assertTrue(
+                        self.conditioned(statement),
+                        f"{binary}: {action} in {statement.get('Sid')} has no owner-record condition",
+                    )
+
+    def test_cluster_tags_only_at_creation_or_on_own_clusters(self) -> None:
+        role = self.resources["EcsProviderRole"]
+        tagging = [s for s in statements(role) if "ecs:TagResource" in actions(s)]
+        self.assertTrue(tagging)
+        for statement in tagging:
+            on_create = statement.get("Condition", {}).get("StringEquals", {}).get("ecs:CreateAction")
+            self.assertTrue(on_create == "CreateCluster" or self.conditioned(statement), statement)
+
+    def test_every_unconditioned_grant_is_still_granted(self) -> None:
+        granted = {
+            a
+            for r in self.resources.values()
+            if r["Type"] == "AWS::IAM::Role"
+            for s in statements(r)
+            for a in actions(s)
+        }
+        self.assertEqual(set(UNCONDITIONED) - granted, set(), "stale entries in UNCONDITIONED")
 
 
 TEMPLATES = ["template.yaml"] + sorted(

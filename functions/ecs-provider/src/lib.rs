@@ -238,7 +238,7 @@ impl NamedResource for EcsClusters {
             return Ok(Created::Exists(existing));
         }
         let tags: Vec<Tag> = request
-            .resource_tags(&props.tags)
+            .resource_tags(&props.tags, props.environment)
             .into_iter()
             .map(|(key, value)| Tag::builder().key(key).value(value).build())
             .collect();

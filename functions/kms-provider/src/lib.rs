@@ -14,7 +14,7 @@ use aws_config::SdkConfig;
 use key::{ATTRIBUTES, KeyProps};
 use key_set::KeySetProps;
 use lifecycle::KeyOutcome;
-use shared::cfn::{CustomResource, Outcome, Provider, Request, serve};
+use shared::cfn::{Claim, CustomResource, Outcome, Provider, Request, serve};
 use shared::{PropertyError, Props, ResourceError};
 use store::{AliasHolder, KeyStore};
 
@@ -55,7 +55,7 @@ impl CustomResource for KmsKeys {
     }
 
     async fn create(&self, request: &Request, props: &KeyProps) -> Result<Outcome, ResourceError> {
-        lifecycle::create(&self.store, request, props)
+        lifecycle::create(&self.store, request, props, None)
             .await
             .map(|k| key_outcome(&k))
     }
@@ -70,6 +70,12 @@ impl CustomResource for KmsKeys {
         new: &KeyProps,
     ) -> Result<Outcome, ResourceError> {
         let live = self.store.describe(physical_id).await?;
+        if live.is_some() {
+            let claim = Claim::of(&self.store.tags(physical_id).await?, request);
+            if !claim.is_ours() {
+                return Err(claim.refusal(key::TYPE, &format!("key {physical_id}"), "change"));
+            }
+        }
         let replace = match &live {
             Some(live) => {
                 live.key_spec().map(|s| s.as_str()) != Some(new.key_spec)
@@ -80,7 +86,10 @@ impl CustomResource for KmsKeys {
         };
         if replace {
             tracing::info!(old_key = physical_id, "replacing the key");
-            return self.create(request, new).await;
+            let replaces = live.is_some().then_some(physical_id);
+            return lifecycle::create(&self.store, request, new, replaces)
+                .await
+                .map(|k| key_outcome(&k));
         }
         lifecycle::reconcile(&self.store, request, physical_id, old, new)
             .await
@@ -89,11 +98,11 @@ impl CustomResource for KmsKeys {
 
     async fn delete(
         &self,
-        _request: &Request,
+        request: &Request,
         physical_id: &str,
         props: &KeyProps,
     ) -> Result<(), ResourceError> {
-        lifecycle::delete(&self.store, physical_id, props).await
+        lifecycle::delete(&self.store, request, physical_id, props).await
     }
 
     fn is_own_id(&self, physical_id: &str, _props: &KeyProps) -> bool {
@@ -113,7 +122,7 @@ impl CustomResource for KmsKeys {
                 .await?
             {
                 tracing::info!(key_id, "removing the key the cancelled Create made");
-                lifecycle::delete(&self.store, &key_id, props).await?;
+                lifecycle::delete(&self.store, cancelled, &key_id, props).await?;
             }
         }
         Ok(())
@@ -128,7 +137,7 @@ impl CustomResource for KmsKeys {
     ) -> Result<(), ResourceError> {
         for key_id in self.store.made_by(failed).await? {
             tracing::info!(key_id, "removing the key the failed Create made");
-            lifecycle::delete(&self.store, &key_id, props).await?;
+            lifecycle::delete(&self.store, failed, &key_id, props).await?;
         }
         Ok(())
     }
@@ -184,7 +193,7 @@ impl KmsKeySets {
             let member = key_set::member(set, name, &ctx);
             keys.push((
                 *name,
-                lifecycle::create(&self.store, request, &member).await?,
+                lifecycle::create(&self.store, request, &member, None).await?,
             ));
         }
         Ok(set_outcome(set, &keys))
@@ -208,7 +217,7 @@ impl KmsKeySets {
             member.retain_on_delete |= other.retain_on_delete;
             member.pending_window_days = member.pending_window_days.max(other.pending_window_days);
         }
-        lifecycle::delete(&self.store, &key_id, &member).await
+        lifecycle::delete(&self.store, request, &key_id, &member).await
     }
 }
 
@@ -250,7 +259,7 @@ impl CustomResource for KmsKeySets {
                     lifecycle::reconcile(&self.store, request, &id, old_member.as_ref(), &member)
                         .await?
                 }
-                None => lifecycle::create(&self.store, request, &member).await?,
+                None => lifecycle::create(&self.store, request, &member, None).await?,
             };
             keys.push((*name, key));
         }
@@ -299,7 +308,7 @@ impl CustomResource for KmsKeySets {
             {
                 tracing::info!(key_id, "removing a key the cancelled Create made");
                 let member = key_set::member(props, name, &ctx);
-                lifecycle::delete(&self.store, &key_id, &member).await?;
+                lifecycle::delete(&self.store, cancelled, &key_id, &member).await?;
             }
         }
         Ok(())
@@ -316,7 +325,7 @@ impl CustomResource for KmsKeySets {
         let rules = key_set::member(props, "main", &ctx);
         for key_id in self.store.made_by(failed).await? {
             tracing::info!(key_id, "removing a key the failed Create made");
-            lifecycle::delete(&self.store, &key_id, &rules).await?;
+            lifecycle::delete(&self.store, failed, &key_id, &rules).await?;
         }
         Ok(())
     }

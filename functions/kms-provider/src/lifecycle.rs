@@ -11,7 +11,11 @@ use aws_sdk_kms::types::{KeyMetadata, KeySpec, KeyState, KeyUsageType};
 use aws_smithy_types::date_time::Format as DateTimeFormat;
 use serde_json::Value;
 use shared::ResourceError;
-use shared::cfn::{Request, TAG_PREFIX, TAG_RETAINED_AT};
+use shared::cfn::{Claim, Request, TAG_PREFIX, TAG_RETAINED_AT, stricter_environment};
+
+/// On a key made to replace another: that key's id. A rollback's Delete of the new key gives
+/// the aliases back to it instead of deleting them.
+pub const TAG_REPLACES: &str = "stackhand:replaces";
 
 /// What a Create or Update leaves behind, for the attributes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,10 +78,12 @@ fn check_regions(
 
 /// Creates the key, or adopts the one an earlier delivery of this request made. Every alias is
 /// checked before CreateKey, so a taken alias fails the request without leaving a key behind.
+/// `replaces` is the key an Update replaces, recorded on the new one.
 pub async fn create(
     store: &KeyStore,
     request: &Request,
     props: &KeyProps,
+    replaces: Option<&str>,
 ) -> Result<KeyOutcome, ResourceError> {
     let ctx = context(store, request)?;
     check_regions(store, props, &ctx)?;
@@ -110,7 +116,10 @@ pub async fn create(
     }
 
     let mut tags = wanted_tags(props);
-    tags.extend(request.resource_tags(&[]));
+    tags.extend(request.resource_tags(&[], props.environment));
+    if let Some(old_key) = replaces {
+        tags.push((TAG_REPLACES.to_owned(), old_key.to_owned()));
+    }
     let created = store
         .kms
         .create_key()
@@ -517,8 +526,15 @@ fn today() -> String {
 }
 
 /// Retains the key (tagged, left enabled) or schedules its deletion with the pending window,
-/// replicas first. A key already gone or pending deletion is a success.
-pub async fn delete(store: &KeyStore, key_id: &str, props: &KeyProps) -> Result<(), ResourceError> {
+/// replicas first. A key already gone or pending deletion is a success; so is a key this
+/// stack's logical resource did not make, which is left alone. The rules are at least those
+/// of the environment the key was made for.
+pub async fn delete(
+    store: &KeyStore,
+    request: &Request,
+    key_id: &str,
+    props: &KeyProps,
+) -> Result<(), ResourceError> {
     let Some(live) = store.describe(key_id).await? else {
         tracing::info!(key_id, "already gone");
         return Ok(());
@@ -527,36 +543,86 @@ pub async fn delete(store: &KeyStore, key_id: &str, props: &KeyProps) -> Result<
         tracing::info!(key_id, "already pending deletion");
         return Ok(());
     }
-    if props.retain_on_delete {
+    let tags = store.tags(key_id).await?;
+    let claim = Claim::of(&tags, request);
+    if !claim.is_ours() {
+        claim.log_left_alone(store.resource_type, key_id);
+        return Ok(());
+    }
+    let (retain, window) = match stricter_environment(claim.made_for(), props.environment) {
+        Some(made_for) => {
+            let profile = made_for.profile();
+            tracing::warn!(key_id, made_for = %made_for, asked = %props.environment, "made for a stricter environment; keeping its deletion rules");
+            (
+                props.retain_on_delete || profile.retain_on_delete,
+                props
+                    .pending_window_days
+                    .max(profile.kms_pending_window_days),
+            )
+        }
+        None => (props.retain_on_delete, props.pending_window_days),
+    };
+    if retain {
         store
             .tag(key_id, &[(TAG_RETAINED_AT.to_owned(), today())])
             .await?;
         tracing::info!(key_id, environment = %props.environment, "retained on Delete; the key stays usable");
         return Ok(());
     }
-    // Aliases would keep pointing at a key pending deletion, blocking their reuse.
+    let replaced = match tags.get(TAG_REPLACES) {
+        Some(old_key) => replaced_key_to_restore(store, request, old_key).await?,
+        None => None,
+    };
+    // Aliases would keep pointing at a key pending deletion, blocking their reuse; after a
+    // failed replacement they go back to the key it replaced.
     for alias in store.aliases_of(key_id).await? {
-        store
-            .kms
-            .delete_alias()
-            .alias_name(&alias)
-            .send()
-            .await
-            .map_err(|e| store.err("DeleteAlias", &alias, &e))?;
+        match &replaced {
+            Some(old_key) => {
+                tracing::info!(alias, old_key, "giving the alias back to the replaced key");
+                store
+                    .kms
+                    .update_alias()
+                    .alias_name(&alias)
+                    .target_key_id(old_key)
+                    .send()
+                    .await
+                    .map_err(|e| store.err("UpdateAlias", &alias, &e))?;
+            }
+            None => {
+                store
+                    .kms
+                    .delete_alias()
+                    .alias_name(&alias)
+                    .send()
+                    .await
+                    .map_err(|e| store.err("DeleteAlias", &alias, &e))?;
+            }
+        }
     }
     for (region, _) in replica_arns(&live) {
         let client = store.in_region(&region);
-        store
-            .schedule_deletion(&client, key_id, props.pending_window_days)
-            .await?;
+        store.schedule_deletion(&client, key_id, window).await?;
     }
-    store
-        .schedule_deletion(&store.kms, key_id, props.pending_window_days)
-        .await?;
-    tracing::info!(
-        key_id,
-        days = props.pending_window_days,
-        "deletion scheduled"
-    );
+    store.schedule_deletion(&store.kms, key_id, window).await?;
+    tracing::info!(key_id, days = window, "deletion scheduled");
     Ok(())
+}
+
+/// The key `old_key` that this key replaced, when it is still live, of the same logical
+/// resource and not retained: the Delete is a rollback of that replacement, and the stack goes
+/// back to using it.
+async fn replaced_key_to_restore(
+    store: &KeyStore,
+    request: &Request,
+    old_key: &str,
+) -> Result<Option<String>, ResourceError> {
+    let Some(old) = store.describe(old_key).await? else {
+        return Ok(None);
+    };
+    if is_gone(old.key_state()) {
+        return Ok(None);
+    }
+    let tags = store.tags(old_key).await?;
+    let restorable = Claim::of(&tags, request).is_ours() && !tags.contains_key(TAG_RETAINED_AT);
+    Ok(restorable.then(|| old_key.to_owned()))
 }

@@ -8,7 +8,7 @@ use aws_sdk_kms::config::Region;
 use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_kms::types::{GrantConstraints, GrantOperation, KeyMetadata, KeyState, Tag};
 use shared::ResourceError;
-use shared::cfn::{Request, TAG_LOGICAL_ID, TAG_REQUEST_ID, TAG_STACK_ID};
+use shared::cfn::{CANCELLED_CREATE_WINDOW, Request, TAG_LOGICAL_ID, TAG_REQUEST_ID, TAG_STACK_ID};
 use std::collections::BTreeMap;
 
 /// How many ListResourceTags calls run at once when looking for a request's key.
@@ -36,10 +36,6 @@ pub enum AliasHolder {
 }
 
 pub type Tags = BTreeMap<String, String>;
-
-/// How long before a Delete a cancelled Create can have started: the Lambda timeout (at most
-/// 15 minutes) and Lambda's retries of an invocation that crashed, with room to spare.
-pub const CANCELLED_CREATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 pub fn is_gone(state: Option<&KeyState>) -> bool {
     matches!(

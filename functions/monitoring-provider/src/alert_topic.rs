@@ -5,7 +5,7 @@ use aws_sdk_sns::Client;
 use aws_sdk_sns::types::Tag as SnsTag;
 use serde_json::Value;
 use shared::cfn::{
-    CustomResource, Outcome, Request, TAG_REQUEST_ID, made_by_logical_resource, made_by_request,
+    Claim, CustomResource, Outcome, Request, made_by_request, made_lately_by_logical_resource,
 };
 use shared::props::{removed_tag_keys, show};
 use shared::{Environment, Problem, PropertyError, Props, ResourceError, Tag};
@@ -338,21 +338,19 @@ impl CustomResource for AlertTopics {
             ResourceError::refused(TYPE, "StackId is not a CloudFormation stack ARN")
         })?;
         if self.exists(&expected).await? {
-            let owner = self.tags(&expected).await?.remove(TAG_REQUEST_ID);
-            if owner.as_deref() != Some(request.request_id.as_str()) {
-                return Err(ResourceError::refused(
+            let claim = Claim::of(&self.tags(&expected).await?, request);
+            if !matches!(claim, Claim::ThisRequest(_)) {
+                return Err(claim.refusal(
                     TYPE,
-                    format!(
-                        "TopicName {} already exists and was not created by this stack's request; choose another name",
-                        props.topic_name
-                    ),
+                    &format!("TopicName {}", props.topic_name),
+                    "adopt",
                 ));
             }
             self.reconcile(&expected, None, props).await?;
             return Ok(outcome(&expected, props));
         }
         let mut tags = Self::wanted_tags(props);
-        tags.extend(request.resource_tags(&[]));
+        tags.extend(request.resource_tags(&[], props.environment));
         let mut create = self
             .sns
             .create_topic()
@@ -396,17 +394,27 @@ impl CustomResource for AlertTopics {
         if renamed || !self.exists(physical_id).await? {
             return self.create(request, new).await;
         }
+        let claim = Claim::of(&self.tags(physical_id).await?, request);
+        if !claim.is_ours() {
+            return Err(claim.refusal(TYPE, &format!("topic {physical_id}"), "change"));
+        }
         self.reconcile(physical_id, old, new).await?;
         Ok(outcome(physical_id, new))
     }
 
+    /// Only a topic this stack's logical resource made; any other is left in place.
     async fn delete(
         &self,
-        _request: &Request,
+        request: &Request,
         physical_id: &str,
         _props: &TopicProps,
     ) -> Result<(), ResourceError> {
-        if !physical_id.starts_with("arn:") {
+        if !physical_id.starts_with("arn:") || !self.exists(physical_id).await? {
+            return Ok(());
+        }
+        let claim = Claim::of(&self.tags(physical_id).await?, request);
+        if !claim.is_ours() {
+            claim.log_left_alone(TYPE, physical_id);
             return Ok(());
         }
         // DeleteTopic of a topic that is gone succeeds.
@@ -440,7 +448,7 @@ impl CustomResource for AlertTopics {
         props: &TopicProps,
     ) -> Result<(), ResourceError> {
         self.remove_made(cancelled, props, |tags| {
-            made_by_logical_resource(tags, cancelled)
+            made_lately_by_logical_resource(tags, cancelled)
         })
         .await
     }

@@ -1,6 +1,9 @@
-//! Creating, moving between environments and deleting a baseline: everything it made carries
-//! the tag `stackhand:baseline=<Prefix>` (alarms) or a name under its prefix (dashboards, the
-//! error filter), and Delete removes exactly that.
+//! Creating, moving between environments and deleting a baseline: its alarms carry the tag
+//! `stackhand:baseline=<Prefix>` and the owner record of the stack's logical resource; its
+//! dashboards and error filter, which take no tags, are recorded in the owner ledger. Delete
+//! removes exactly what those records give to the baseline's own logical resource: never a
+//! copy's (same Prefix, another logical id) and never a dashboard of the same name made
+//! elsewhere (dashboards are global to the account).
 
 use crate::baseline::{self, ATTRIBUTES, BaselineProps, Plan, TAG_BASELINE, TYPE};
 use crate::composite::{CompositeAlarms, CompositeProps};
@@ -8,9 +11,10 @@ use crate::cw::{Alarms, LiveAlarm};
 use crate::dashboard::Dashboards;
 use crate::metric_alarm::alarm_tags;
 use crate::metric_filter::MetricFilters;
+use crate::owners::Kind;
 use shared::cfn::{
-    CustomResource, NamedResource, Outcome, Request, TAG_STACK_ID, made_by_logical_resource,
-    made_by_request,
+    CustomResource, Outcome, Request, made_by_logical_resource, made_by_request,
+    made_lately_by_logical_resource,
 };
 use shared::props::removed_tag_keys;
 use shared::{PropertyError, Props, ResourceError};
@@ -75,7 +79,8 @@ impl AlarmBaselines {
         tags
     }
 
-    /// The live alarms this stack's baseline `prefix` made, with their tags.
+    /// The live alarms this stack's logical resource made as baseline `prefix`, with their
+    /// tags.
     async fn owned_tagged(
         &self,
         request: &Request,
@@ -85,7 +90,7 @@ impl AlarmBaselines {
         for alarm in self.alarms.with_prefix(&format!("{prefix}-")).await? {
             let tags = self.alarms.tags(&alarm.arn).await?;
             if tags.get(TAG_BASELINE).map(String::as_str) == Some(prefix)
-                && tags.get(TAG_STACK_ID) == Some(&request.stack_id)
+                && made_by_logical_resource(&tags, request)
             {
                 owned.push((alarm, tags));
             }
@@ -127,6 +132,8 @@ impl AlarmBaselines {
         props: &BaselineProps,
     ) -> Result<Outcome, ResourceError> {
         let plan = plan_for(request, props)?;
+        // What this resource wrote before the ledger existed, to recognise it after upgrade.
+        let old_plan = old.map(|o| plan_for(request, o)).transpose()?;
         let owned = self.owned(request, &props.prefix).await?;
         let taken: Vec<String> = self
             .alarms
@@ -154,7 +161,7 @@ impl AlarmBaselines {
                     self.alarms.sync_tags(&live.arn, &tags, removed).await?;
                 }
                 None => {
-                    tags.extend(request.resource_tags(&[]));
+                    tags.extend(request.resource_tags(&[], props.environment));
                     self.alarms.put(spec, &tags).await?;
                 }
             }
@@ -187,17 +194,24 @@ impl AlarmBaselines {
             };
             let mut tags = Self::tags(props, "critical");
             if !owned.iter().any(|o| &o.name == name) {
-                tags.extend(request.resource_tags(&[]));
+                tags.extend(request.resource_tags(&[], props.environment));
             }
             self.composites.put(&composite, &tags).await?;
         }
         // The untaggable parts come after the tagged alarms, so that a Create cut off before
         // its first alarm has made nothing (see `clean_up_failed_create`).
         if let Some(filter) = &plan.filter {
-            self.filters.put(filter).await?;
+            let legacy = old_plan.as_ref().and_then(|p| p.filter.as_ref());
+            self.filters.put_owned(request, filter, legacy).await?;
         }
         for (name, body) in &plan.dashboards {
-            self.dashboards.put(name, body).await?;
+            let legacy = old_plan
+                .as_ref()
+                .and_then(|p| p.dashboards.iter().find(|(n, _)| n == name))
+                .map(|(_, b)| b);
+            self.dashboards
+                .put_owned(request, props.environment, name, body, legacy)
+                .await?;
         }
         self.remove_stale(request, props, &plan, old).await?;
         Ok(outcome(props, &plan))
@@ -232,16 +246,16 @@ impl AlarmBaselines {
                     .as_ref()
                     .is_none_or(|n| n.physical_id != f.physical_id)
             }) {
-                self.filters
-                    .remove(&filter.log_group_name, &filter.filter_name)
-                    .await?;
+                self.filters.remove_owned(request, &filter).await?;
             }
         }
         let stale_dashboards: Vec<String> = baseline::dashboard_names(&props.prefix)
             .into_iter()
             .filter(|n| !plan.dashboards.iter().any(|(d, _)| d == n))
             .collect();
-        self.dashboards.delete(&stale_dashboards).await
+        self.dashboards
+            .delete_owned(request, &stale_dashboards)
+            .await
     }
 }
 
@@ -294,20 +308,16 @@ impl CustomResource for AlarmBaselines {
                 self.alarms.delete_unused_detector(spec).await?;
             }
             if let Some(filter) = plan.filter {
-                self.filters
-                    .remove(&filter.log_group_name, &filter.filter_name)
-                    .await?;
+                self.filters.remove_owned(request, &filter).await?;
             }
         }
         self.dashboards
-            .delete(&baseline::dashboard_names(prefix))
-            .await?;
-        Ok(())
+            .delete_owned(request, &baseline::dashboard_names(prefix))
+            .await
     }
 
-    /// The failed Create's alarms carry its request tag, and it writes its filter and
-    /// dashboards only after them: without such an alarm it made nothing. The filter and the
-    /// dashboards cannot be tagged, so they go only when they are exactly what its plan wrote.
+    /// The failed Create's alarms carry its request tag; its filter and dashboards are
+    /// recorded in the ledger with that request id.
     async fn clean_up_failed_create(
         &self,
         failed: &Request,
@@ -321,63 +331,64 @@ impl CustomResource for AlarmBaselines {
         physical_id == props.physical_id()
     }
 
-    /// The same, for the alarms this logical resource made.
+    /// The same, for what this logical resource made lately: an older baseline of the same
+    /// logical id (one kept by `DeletionPolicy: Retain`) is not the cancelled Create's.
     async fn clean_up_cancelled_create(
         &self,
         cancelled: &Request,
         props: &BaselineProps,
     ) -> Result<(), ResourceError> {
         self.remove_made(cancelled, props, |tags| {
-            made_by_logical_resource(tags, cancelled)
+            made_lately_by_logical_resource(tags, cancelled)
         })
         .await
     }
 }
 
 impl AlarmBaselines {
-    /// Removes the alarms whose tags pass `made`, and when there are any, the detectors, the
-    /// filter and the dashboards that are exactly what the plan for `props` writes.
+    /// Removes the alarms whose tags pass `made` (and then the detectors the plan for `props`
+    /// uses), and the filter and dashboards whose ledger records pass it.
     async fn remove_made(
         &self,
         request: &Request,
         props: &BaselineProps,
         made: impl Fn(&BTreeMap<String, String>) -> bool,
     ) -> Result<(), ResourceError> {
-        let made: Vec<LiveAlarm> = self
+        let made_alarms: Vec<LiveAlarm> = self
             .owned_tagged(request, &props.prefix)
             .await?
             .into_iter()
             .filter(|(_, tags)| made(tags))
             .map(|(alarm, _)| alarm)
             .collect();
-        if made.is_empty() {
-            return Ok(());
-        }
-        tracing::info!(
-            prefix = props.prefix,
-            alarms = made.len(),
-            "removing what an unanswered Create made"
-        );
-        self.remove_alarms(&made).await?;
         let plan = plan_for(request, props)?;
-        for spec in &plan.alarms {
-            self.alarms.delete_unused_detector(spec).await?;
-        }
-        if let Some(filter) = &plan.filter {
-            let live = self
-                .filters
-                .get(&filter.log_group_name, &filter.filter_name)
-                .await?;
-            if live.is_some_and(|live| self.filters.identical(&live, filter)) {
-                self.filters
-                    .remove(&filter.log_group_name, &filter.filter_name)
-                    .await?;
+        if !made_alarms.is_empty() {
+            tracing::info!(
+                prefix = props.prefix,
+                alarms = made_alarms.len(),
+                "removing what an unanswered Create made"
+            );
+            self.remove_alarms(&made_alarms).await?;
+            for spec in &plan.alarms {
+                self.alarms.delete_unused_detector(spec).await?;
             }
         }
-        for (name, body) in &plan.dashboards {
-            let live = self.dashboards.get(name).await?;
-            if live.is_some_and(|live| live.body.as_ref() == Some(body)) {
-                self.dashboards.delete(std::slice::from_ref(name)).await?;
+        if let Some(filter) = &plan.filter {
+            let ledger = &self.filters.ledger;
+            if made(
+                &ledger
+                    .owner_tags(Kind::MetricFilter, &filter.physical_id)
+                    .await?,
+            ) {
+                self.filters.remove_owned(request, filter).await?;
+            }
+        }
+        for (name, _) in &plan.dashboards {
+            let ledger = &self.dashboards.ledger;
+            if made(&ledger.owner_tags(Kind::Dashboard, name).await?) {
+                self.dashboards
+                    .delete_owned(request, std::slice::from_ref(name))
+                    .await?;
             }
         }
         Ok(())

@@ -246,7 +246,7 @@ impl NamedResource for CompositeAlarms {
             return Ok(Created::Exists(existing));
         }
         let mut tags = alarm_tags(&props.tags, &props.severity, props.runbook.as_deref());
-        tags.extend(request.resource_tags(&[]));
+        tags.extend(request.resource_tags(&[], props.environment));
         self.put(props, &tags).await?;
         let live = self.describe(&props.alarm_name).await?.ok_or_else(|| {
             ResourceError::refused(

@@ -1,10 +1,12 @@
 //! `Custom::Dashboard`: the body is checked before the call (it parses, `widgets` is a list,
-//! every widget has a type). Dashboards take no tags, so an existing dashboard is taken over
-//! only when its body is already exactly the one asked for.
+//! every widget has a type). Dashboards are global to the account and stackhand does not tag
+//! them, so who made one is kept in the owner ledger ([`crate::owners`]): a dashboard is
+//! changed or deleted only when the ledger names this stack's logical resource.
 
+use crate::owners::{Kind, Ledger};
 use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
 use serde_json::Value;
-use shared::cfn::{Created, NamedResource, Outcome, Request};
+use shared::cfn::{Claim, Created, NamedResource, Outcome, Request};
 use shared::props::show;
 use shared::{Environment, Problem, PropertyError, Props, ResourceError};
 use std::collections::BTreeMap;
@@ -22,6 +24,7 @@ pub struct DashboardProps {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveDashboard {
+    pub name: String,
     pub arn: String,
     pub body: Option<Value>,
 }
@@ -107,6 +110,7 @@ pub struct Dashboards {
     pub cw: aws_sdk_cloudwatch::Client,
     /// The type errors are reported under: this one, or the baseline that writes it.
     pub resource_type: &'static str,
+    pub ledger: Ledger,
 }
 
 impl Dashboards {
@@ -124,6 +128,7 @@ impl Dashboards {
     pub async fn get(&self, name: &str) -> Result<Option<LiveDashboard>, ResourceError> {
         match self.cw.get_dashboard().dashboard_name(name).send().await {
             Ok(out) => Ok(Some(LiveDashboard {
+                name: name.to_owned(),
                 arn: out.dashboard_arn().unwrap_or_default().to_owned(),
                 body: out
                     .dashboard_body()
@@ -174,6 +179,70 @@ impl Dashboards {
         Ok(())
     }
 
+    /// Writes the dashboard `name` for `request`'s logical resource: a new one is recorded
+    /// first, an existing one must be recorded as this resource's. `legacy` is the body this
+    /// resource wrote before the ledger existed: an unrecorded dashboard with exactly that body
+    /// is recorded as its own. Anyone else's dashboard fails the request, naming its owner.
+    pub async fn put_owned(
+        &self,
+        request: &Request,
+        environment: Environment,
+        name: &str,
+        body: &Value,
+        legacy: Option<&Value>,
+    ) -> Result<(), ResourceError> {
+        let what = format!("dashboard {name}");
+        match self.get(name).await? {
+            None => {
+                self.ledger
+                    .claim(request, environment, Kind::Dashboard, name, &what)
+                    .await?;
+            }
+            Some(live) => {
+                let claim = Claim::of(
+                    &self.ledger.owner_tags(Kind::Dashboard, name).await?,
+                    request,
+                );
+                let unrecorded_own =
+                    claim == Claim::Unrecorded && legacy.is_some() && live.body.as_ref() == legacy;
+                if unrecorded_own {
+                    self.ledger
+                        .claim(request, environment, Kind::Dashboard, name, &what)
+                        .await?;
+                } else if !claim.is_ours() {
+                    return Err(claim.refusal(self.resource_type, &what, "change"));
+                }
+                if live.body.as_ref() == Some(body) {
+                    return Ok(());
+                }
+            }
+        }
+        self.put(name, body).await
+    }
+
+    /// Deletes those of `names` the ledger gives to `request`'s logical resource, and their
+    /// records; any other dashboard of those names stays.
+    pub async fn delete_owned(
+        &self,
+        request: &Request,
+        names: &[String],
+    ) -> Result<(), ResourceError> {
+        for name in names {
+            if !self.ledger.is_ours(request, Kind::Dashboard, name).await? {
+                if self.get(name).await?.is_some() {
+                    tracing::warn!(
+                        dashboard = name,
+                        "left in place: the owner ledger does not give it to this resource"
+                    );
+                }
+                continue;
+            }
+            self.delete(std::slice::from_ref(name)).await?;
+            self.ledger.release(request, Kind::Dashboard, name).await?;
+        }
+        Ok(())
+    }
+
     async fn outcome(&self, name: &str) -> Result<Outcome, ResourceError> {
         let live = self.get(name).await?.ok_or_else(|| {
             ResourceError::refused(
@@ -210,21 +279,44 @@ impl NamedResource for Dashboards {
 
     async fn owner_tags(
         &self,
-        _live: &LiveDashboard,
+        live: &LiveDashboard,
     ) -> Result<BTreeMap<String, String>, ResourceError> {
-        Ok(BTreeMap::new())
+        self.ledger.owner_tags(Kind::Dashboard, &live.name).await
     }
 
+    /// Recorded first: of two stacks creating one name, the ledger lets exactly one write it.
     async fn create(
         &self,
-        _request: &Request,
+        request: &Request,
         props: &DashboardProps,
     ) -> Result<Created<LiveDashboard>, ResourceError> {
         if let Some(existing) = self.get(&props.name).await? {
             return Ok(Created::Exists(existing));
         }
+        self.record_owner(request, props).await?;
         self.put(&props.name, &props.body).await?;
         Ok(Created::New(self.outcome(&props.name).await?))
+    }
+
+    async fn record_owner(
+        &self,
+        request: &Request,
+        props: &DashboardProps,
+    ) -> Result<(), ResourceError> {
+        let what = format!("{} {}", Self::NAME_PROPERTY, props.name);
+        self.ledger
+            .claim(
+                request,
+                props.environment,
+                Kind::Dashboard,
+                &props.name,
+                &what,
+            )
+            .await
+    }
+
+    async fn forget_owner(&self, request: &Request, name: &str) -> Result<(), ResourceError> {
+        self.ledger.release(request, Kind::Dashboard, name).await
     }
 
     async fn reconcile(

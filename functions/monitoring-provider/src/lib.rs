@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod log_group;
 pub mod metric_alarm;
 pub mod metric_filter;
+pub mod owners;
 pub mod query_definition;
 
 #[cfg(test)]
@@ -28,6 +29,7 @@ use dashboard::Dashboards;
 use log_group::LogGroups;
 use metric_alarm::MetricAlarms;
 use metric_filter::MetricFilters;
+use owners::Ledger;
 use query_definition::QueryDefinitions;
 use shared::ResourceError;
 use shared::cfn::{CustomResource, Named, NamedResource, Outcome, Provider, Request, serve};
@@ -49,6 +51,7 @@ impl MonitoringProvider {
         let logs = aws_sdk_cloudwatchlogs::Client::new(config);
         let cw = aws_sdk_cloudwatch::Client::new(config);
         let alarms = |resource_type| Alarms::new(cw.clone(), resource_type);
+        let ledger = Ledger::new(aws_sdk_ssm::Client::new(config), dashboard::TYPE);
         MonitoringProvider {
             log_groups: Named(LogGroups::new(logs.clone())),
             metric_alarms: Named(MetricAlarms {
@@ -60,12 +63,17 @@ impl MonitoringProvider {
             dashboards: Named(Dashboards {
                 cw: cw.clone(),
                 resource_type: dashboard::TYPE,
+                ledger: ledger.clone(),
             }),
             filters: Named(MetricFilters {
                 logs: logs.clone(),
                 resource_type: metric_filter::TYPE,
+                ledger: ledger.for_type(metric_filter::TYPE),
             }),
-            queries: QueryDefinitions { logs: logs.clone() },
+            queries: QueryDefinitions {
+                logs: logs.clone(),
+                ledger: ledger.for_type(query_definition::TYPE),
+            },
             topics: AlertTopics {
                 sns: aws_sdk_sns::Client::new(config),
             },
@@ -77,10 +85,12 @@ impl MonitoringProvider {
                 dashboards: Dashboards {
                     cw,
                     resource_type: baseline::TYPE,
+                    ledger: ledger.for_type(baseline::TYPE),
                 },
                 filters: MetricFilters {
                     logs,
                     resource_type: baseline::TYPE,
+                    ledger: ledger.for_type(baseline::TYPE),
                 },
             },
         }

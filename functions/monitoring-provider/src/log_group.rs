@@ -207,6 +207,31 @@ impl NamedResource for LogGroups {
         &props.log_group_name
     }
 
+    /// A group made for prod keeps at least prod's retention and is retained, whatever
+    /// environment a later event names: moving it to dev must not purge its logs.
+    fn hold_to(props: &LogGroupProps, made_for: Environment) -> Option<LogGroupProps> {
+        let made_for = shared::cfn::stricter_environment(Some(made_for), props.environment)?;
+        let profile = made_for.profile();
+        let retention = props.retention().max(profile.log_retention_days);
+        let retain = props.retain() || profile.retain_on_delete;
+        if retention == props.retention() && retain == props.retain() {
+            return None;
+        }
+        tracing::warn!(
+            log_group = props.log_group_name,
+            made_for = %made_for,
+            asked = %props.environment,
+            retention,
+            retain,
+            "made for a stricter environment; keeping that environment's protection"
+        );
+        Some(LogGroupProps {
+            retention_in_days: Some(retention),
+            retain_on_delete: Some(retain),
+            ..props.clone()
+        })
+    }
+
     async fn describe(&self, name: &str) -> Result<Option<LiveGroup>, ResourceError> {
         // The exact name sorts before every longer name it prefixes, so one item suffices.
         let page = self
@@ -257,8 +282,10 @@ impl NamedResource for LogGroups {
         props: &LogGroupProps,
     ) -> Result<Created<LiveGroup>, ResourceError> {
         let name = props.log_group_name.as_str();
-        let tags: HashMap<String, String> =
-            request.resource_tags(&props.tags).into_iter().collect();
+        let tags: HashMap<String, String> = request
+            .resource_tags(&props.tags, props.environment)
+            .into_iter()
+            .collect();
         let created = self
             .logs
             .create_log_group()

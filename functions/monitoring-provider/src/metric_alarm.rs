@@ -88,7 +88,7 @@ impl NamedResource for MetricAlarms {
             &props.spec.severity,
             props.spec.runbook.as_deref(),
         );
-        tags.extend(request.resource_tags(&[]));
+        tags.extend(request.resource_tags(&[], props.environment));
         self.alarms.put(&props.spec, &tags).await?;
         let live = self
             .describe(&props.spec.alarm_name)

@@ -1,8 +1,8 @@
 //! `Custom::MetricFilter`: a log metric filter; physical id `<LogGroupName>|<FilterName>`.
-//! Filters take no tags, so an existing filter is taken over only when it is already exactly
-//! the one asked for.
+//! Filters take no tags, so who made one is kept in the owner ledger ([`crate::owners`]).
 
-use shared::cfn::{Created, NamedResource, Outcome, Request};
+use crate::owners::{Kind, Ledger};
+use shared::cfn::{Claim, Created, NamedResource, Outcome, Request};
 use shared::props::{LOG_GROUP_NAME_RULE, is_log_group_name};
 use shared::{Environment, Problem, PropertyError, Props, ResourceError};
 use std::collections::BTreeMap;
@@ -111,6 +111,8 @@ pub fn decode(props: &mut Props) -> Result<FilterProps, PropertyError> {
 /// What DescribeMetricFilters says, in the properties' terms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveFilter {
+    /// `<LogGroupName>|<FilterName>`: the ledger's identity.
+    pub physical_id: String,
     pub pattern: String,
     pub namespace: String,
     pub metric_name: String,
@@ -122,6 +124,7 @@ pub struct MetricFilters {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// The type errors are reported under: this one, or the baseline that writes it.
     pub resource_type: &'static str,
+    pub ledger: Ledger,
 }
 
 fn split(physical_id: &str) -> Option<(&str, &str)> {
@@ -162,6 +165,7 @@ impl MetricFilters {
             .map(|f| {
                 let t = f.metric_transformations().first();
                 LiveFilter {
+                    physical_id: format!("{group}|{name}"),
                     pattern: f.filter_pattern().unwrap_or_default().to_owned(),
                     namespace: t
                         .map(|t| t.metric_namespace().to_owned())
@@ -234,6 +238,79 @@ impl MetricFilters {
         }
     }
 
+    /// Writes the filter for `request`'s logical resource, under the same rule as
+    /// [`crate::dashboard::Dashboards::put_owned`]: `legacy` is what this resource wrote before
+    /// the ledger existed.
+    pub async fn put_owned(
+        &self,
+        request: &Request,
+        props: &FilterProps,
+        legacy: Option<&FilterProps>,
+    ) -> Result<(), ResourceError> {
+        let what = format!("metric filter {}", props.physical_id);
+        let Some(live) = self.get(&props.log_group_name, &props.filter_name).await? else {
+            self.ledger
+                .claim(
+                    request,
+                    props.environment,
+                    Kind::MetricFilter,
+                    &props.physical_id,
+                    &what,
+                )
+                .await?;
+            return self.put(props).await;
+        };
+        let claim = Claim::of(
+            &self
+                .ledger
+                .owner_tags(Kind::MetricFilter, &props.physical_id)
+                .await?,
+            request,
+        );
+        if claim == Claim::Unrecorded && legacy.is_some_and(|l| self.identical(&live, l)) {
+            self.ledger
+                .claim(
+                    request,
+                    props.environment,
+                    Kind::MetricFilter,
+                    &props.physical_id,
+                    &what,
+                )
+                .await?;
+        } else if !claim.is_ours() {
+            return Err(claim.refusal(self.resource_type, &what, "change"));
+        }
+        if self.identical(&live, props) {
+            return Ok(());
+        }
+        self.put(props).await
+    }
+
+    /// Deletes the filter and its record when the ledger gives it to `request`'s logical
+    /// resource; anyone else's stays.
+    pub async fn remove_owned(
+        &self,
+        request: &Request,
+        props: &FilterProps,
+    ) -> Result<(), ResourceError> {
+        let ours = self
+            .ledger
+            .is_ours(request, Kind::MetricFilter, &props.physical_id)
+            .await?;
+        if !ours {
+            tracing::warn!(
+                filter = props.physical_id,
+                "left in place: the owner ledger does not give it to this resource"
+            );
+            return Ok(());
+        }
+        self.remove(&props.log_group_name, &props.filter_name)
+            .await?;
+        self.ledger
+            .release(request, Kind::MetricFilter, &props.physical_id)
+            .await
+    }
+
     fn outcome(props: &FilterProps) -> Outcome {
         let [filter, group] = ATTRIBUTES;
         Outcome::new(&props.physical_id)
@@ -274,21 +351,46 @@ impl NamedResource for MetricFilters {
 
     async fn owner_tags(
         &self,
-        _live: &LiveFilter,
+        live: &LiveFilter,
     ) -> Result<BTreeMap<String, String>, ResourceError> {
-        Ok(BTreeMap::new())
+        self.ledger
+            .owner_tags(Kind::MetricFilter, &live.physical_id)
+            .await
     }
 
+    /// Recorded first: of two stacks creating one filter, the ledger lets exactly one write it.
     async fn create(
         &self,
-        _request: &Request,
+        request: &Request,
         props: &FilterProps,
     ) -> Result<Created<LiveFilter>, ResourceError> {
         if let Some(existing) = self.get(&props.log_group_name, &props.filter_name).await? {
             return Ok(Created::Exists(existing));
         }
+        self.record_owner(request, props).await?;
         self.put(props).await?;
         Ok(Created::New(Self::outcome(props)))
+    }
+
+    async fn record_owner(
+        &self,
+        request: &Request,
+        props: &FilterProps,
+    ) -> Result<(), ResourceError> {
+        let what = format!("{} {}", Self::NAME_PROPERTY, props.physical_id);
+        self.ledger
+            .claim(
+                request,
+                props.environment,
+                Kind::MetricFilter,
+                &props.physical_id,
+                &what,
+            )
+            .await
+    }
+
+    async fn forget_owner(&self, request: &Request, name: &str) -> Result<(), ResourceError> {
+        self.ledger.release(request, Kind::MetricFilter, name).await
     }
 
     async fn reconcile(

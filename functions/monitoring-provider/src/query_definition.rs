@@ -1,9 +1,12 @@
 //! `Custom::QueryDefinition`: a saved Logs Insights query; physical id the QueryDefinitionId.
-//! Definitions take no tags and names need not be unique, so a duplicate Create finds its
-//! earlier result by name, query and log groups all matching.
+//! Definitions take no tags and names need not be unique: each Create makes its own, recorded
+//! in the owner ledger ([`crate::owners`]), and a repeated delivery of a Create finds its
+//! earlier result there. Update and Delete touch only a definition the ledger gives to the
+//! request's logical resource.
 
+use crate::owners::{Kind, Ledger};
 use aws_sdk_cloudwatchlogs::Client;
-use shared::cfn::{CustomResource, Outcome, Request};
+use shared::cfn::{Claim, CustomResource, Outcome, Request};
 use shared::props::{LOG_GROUP_NAME_RULE, is_log_group_name, show};
 use shared::{Environment, Problem, PropertyError, Props, ResourceError};
 
@@ -58,6 +61,7 @@ pub fn decode(props: &mut Props) -> Result<QueryProps, PropertyError> {
 
 pub struct QueryDefinitions {
     pub logs: Client,
+    pub ledger: Ledger,
 }
 
 fn outcome(id: &str, props: &QueryProps) -> Outcome {
@@ -92,6 +96,20 @@ impl QueryDefinitions {
             .collect())
     }
 
+    /// The definition `id` among those named `name`: `(query, sorted log groups)`.
+    async fn by_id(
+        &self,
+        name: &str,
+        id: &str,
+    ) -> Result<Option<(String, Vec<String>)>, ResourceError> {
+        Ok(self
+            .named(name)
+            .await?
+            .into_iter()
+            .find(|(live_id, _, _)| live_id == id)
+            .map(|(_, query, groups)| (query, groups)))
+    }
+
     async fn put(&self, id: Option<&str>, props: &QueryProps) -> Result<String, ResourceError> {
         let out = self
             .logs
@@ -122,31 +140,78 @@ impl CustomResource for QueryDefinitions {
 
     async fn create(
         &self,
-        _request: &Request,
+        request: &Request,
         props: &QueryProps,
     ) -> Result<Outcome, ResourceError> {
-        let same = self
-            .named(&props.name)
-            .await?
-            .into_iter()
-            .find(|(_, query, groups)| *query == props.query && *groups == props.log_group_names);
-        if let Some((id, _, _)) = same {
-            tracing::info!(id, "the same definition exists; using it");
-            return Ok(outcome(&id, props));
+        for (id, _, _) in self.named(&props.name).await? {
+            let claim = Claim::of(
+                &self.ledger.owner_tags(Kind::QueryDefinition, &id).await?,
+                request,
+            );
+            if matches!(claim, Claim::ThisRequest(_)) {
+                tracing::info!(id, "an earlier delivery of this request made it; using it");
+                self.put(Some(&id), props).await?;
+                return Ok(outcome(&id, props));
+            }
         }
         let id = self.put(None, props).await?;
+        let what = format!("QueryDefinitionId {id}");
+        self.ledger
+            .claim(
+                request,
+                props.environment,
+                Kind::QueryDefinition,
+                &id,
+                &what,
+            )
+            .await?;
         Ok(outcome(&id, props))
     }
 
-    /// Updated in place under the same id; a definition deleted outside CloudFormation is made
-    /// again, with a new id.
+    /// Updated in place under the same id when the ledger gives it to this logical resource
+    /// (or it is unrecorded and exactly what the old properties wrote: made before the
+    /// ledger); a definition deleted outside CloudFormation is made again, with a new id.
     async fn update(
         &self,
         request: &Request,
         physical_id: &str,
-        _old: Option<&QueryProps>,
+        old: Option<&QueryProps>,
         new: &QueryProps,
     ) -> Result<Outcome, ResourceError> {
+        let what = format!("QueryDefinitionId {physical_id}");
+        let claim = Claim::of(
+            &self
+                .ledger
+                .owner_tags(Kind::QueryDefinition, physical_id)
+                .await?,
+            request,
+        );
+        if !claim.is_ours() {
+            let live = self
+                .by_id(old.map_or(&new.name, |o| &o.name), physical_id)
+                .await?;
+            let Some(live) = live else {
+                tracing::warn!(
+                    physical_id,
+                    "deleted outside CloudFormation; creating it again"
+                );
+                return self.create(request, new).await;
+            };
+            let legacy = claim == Claim::Unrecorded
+                && old.is_some_and(|o| live.0 == o.query && live.1 == o.log_group_names);
+            if !legacy {
+                return Err(claim.refusal(TYPE, &what, "change"));
+            }
+            self.ledger
+                .claim(
+                    request,
+                    new.environment,
+                    Kind::QueryDefinition,
+                    physical_id,
+                    &what,
+                )
+                .await?;
+        }
         match self.put(Some(physical_id), new).await {
             Ok(id) => Ok(outcome(&id, new)),
             Err(ResourceError::Aws { detail, .. })
@@ -156,19 +221,34 @@ impl CustomResource for QueryDefinitions {
                     physical_id,
                     "deleted outside CloudFormation; creating it again"
                 );
+                self.ledger
+                    .release(request, Kind::QueryDefinition, physical_id)
+                    .await?;
                 self.create(request, new).await
             }
             Err(err) => Err(err),
         }
     }
 
+    /// Only a definition the ledger gives to this logical resource; any other is left.
     async fn delete(
         &self,
-        _request: &Request,
+        request: &Request,
         physical_id: &str,
         _props: &QueryProps,
     ) -> Result<(), ResourceError> {
-        match self
+        let claim = Claim::of(
+            &self
+                .ledger
+                .owner_tags(Kind::QueryDefinition, physical_id)
+                .await?,
+            request,
+        );
+        if !claim.is_ours() {
+            claim.log_left_alone(TYPE, physical_id);
+            return Ok(());
+        }
+        let deleted = match self
             .logs
             .delete_query_definition()
             .query_definition_id(physical_id)
@@ -189,6 +269,10 @@ impl CustomResource for QueryDefinitions {
                 physical_id,
                 &err,
             )),
-        }
+        };
+        deleted?;
+        self.ledger
+            .release(request, Kind::QueryDefinition, physical_id)
+            .await
     }
 }

@@ -42,26 +42,16 @@ pub struct Request {
 }
 
 impl Request {
-    /// The tags that mark what this request created, so a repeated Create finds it.
-    pub fn request_tags(&self) -> [(&'static str, &str); 3] {
-        [
-            (super::TAG_STACK_ID, &self.stack_id),
-            (super::TAG_LOGICAL_ID, &self.logical_resource_id),
-            (super::TAG_REQUEST_ID, &self.request_id),
-        ]
-    }
-}
-
-impl Request {
-    /// The user's tags plus the request tags: what a Create puts on a new resource.
-    pub fn resource_tags(&self, user: &[crate::props::Tag]) -> Vec<(String, String)> {
+    /// The user's tags plus the owner record (stack, logical resource, request, environment,
+    /// time): what a Create puts on a new resource, so that the ownership rule can find it.
+    pub fn resource_tags(
+        &self,
+        user: &[crate::props::Tag],
+        environment: crate::Environment,
+    ) -> Vec<(String, String)> {
         user.iter()
             .map(|t| (t.key.clone(), t.value.clone()))
-            .chain(
-                self.request_tags()
-                    .into_iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_owned())),
-            )
+            .chain(super::Owner::of(self, environment).tags())
             .collect()
     }
 }

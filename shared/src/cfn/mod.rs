@@ -6,12 +6,19 @@
 
 mod event;
 mod named;
+mod owner;
 mod response;
 pub(crate) mod runner;
 mod sender;
 
 pub use event::{Request, RequestType, redact_url};
-pub use named::{Created, Named, NamedResource, made_by_logical_resource, made_by_request};
+pub use named::{
+    Created, Named, NamedResource, made_by_logical_resource, made_by_request,
+    made_lately_by_logical_resource,
+};
+pub use owner::{
+    CANCELLED_CREATE_WINDOW, Claim, Owner, TAG_ENVIRONMENT, TAG_MADE_AT, stricter_environment,
+};
 pub use response::{MAX_RESPONSE_BYTES, ResponseBody, Status};
 pub use runner::{guard_margin, run, run_provider};
 pub use sender::send_response;
