@@ -251,6 +251,49 @@ async fn forged_deletes_leave_foreign_log_groups_alarms_and_keys_in_place() {
         "another stack's group stays"
     );
 
+    let topic =
+        json!({"Environment": "dev", "TopicName": "billing-alerts", "Severity": "standard"});
+    let put = fx
+        .send(billing.create("Custom::AlertTopic", "Alerts", topic.clone()))
+        .await;
+    ok(&put);
+    let arn = put.physical_id().to_owned();
+    ok(&fx
+        .send(
+            fx.events
+                .delete("Custom::AlertTopic", "Alerts", &arn, topic),
+        )
+        .await);
+    aws_sdk_sns::Client::new(&fx.account.config)
+        .get_topic_attributes()
+        .topic_arn(&arn)
+        .send()
+        .await
+        .expect("another stack's topic stays");
+
+    // Another stack's cluster.
+    let efx = Fixture::with(ecs_provider::EcsProvider::new).await;
+    let cluster = json!({"Environment": "dev", "ClusterName": "billing"});
+    ok(&efx
+        .send(other_stack(&efx, "billing").create("Custom::EcsCluster", "Cluster", cluster.clone()))
+        .await);
+    ok(&efx
+        .send(
+            efx.events
+                .delete("Custom::EcsCluster", "Cluster", "billing", cluster),
+        )
+        .await);
+    let clusters = aws_sdk_ecs::Client::new(&efx.account.config)
+        .describe_clusters()
+        .clusters("billing")
+        .send()
+        .await
+        .expect("DescribeClusters");
+    assert_eq!(
+        clusters.clusters().first().and_then(|c| c.status()),
+        Some("ACTIVE")
+    );
+
     // Another stack's prod key, with Environment dev: neither scheduled nor retagged.
     let kfx = Fixture::with(KmsProvider::new).await;
     let kms = KmsView::new(&kfx.account.config);
