@@ -6,7 +6,7 @@
 use crate::owners::{Kind, Ledger};
 use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
 use serde_json::Value;
-use shared::cfn::{Claim, Created, NamedResource, Outcome, Request};
+use shared::cfn::{Created, NamedResource, Outcome, Request};
 use shared::props::show;
 use shared::{Environment, Problem, PropertyError, Props, ResourceError};
 use std::collections::BTreeMap;
@@ -199,19 +199,17 @@ impl Dashboards {
                     .await?;
             }
             Some(live) => {
-                let claim = Claim::of(
-                    &self.ledger.owner_tags(Kind::Dashboard, name).await?,
-                    request,
-                );
-                let unrecorded_own =
-                    claim == Claim::Unrecorded && legacy.is_some() && live.body.as_ref() == legacy;
-                if unrecorded_own {
-                    self.ledger
-                        .claim(request, environment, Kind::Dashboard, name, &what)
-                        .await?;
-                } else if !claim.is_ours() {
-                    return Err(claim.refusal(self.resource_type, &what, "change"));
-                }
+                let made_before_ledger = legacy.is_some() && live.body.as_ref() == legacy;
+                self.ledger
+                    .hold_existing(
+                        request,
+                        environment,
+                        Kind::Dashboard,
+                        name,
+                        &what,
+                        made_before_ledger,
+                    )
+                    .await?;
                 if live.body.as_ref() == Some(body) {
                     return Ok(());
                 }

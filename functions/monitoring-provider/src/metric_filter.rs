@@ -2,7 +2,7 @@
 //! Filters take no tags, so who made one is kept in the owner ledger ([`crate::owners`]).
 
 use crate::owners::{Kind, Ledger};
-use shared::cfn::{Claim, Created, NamedResource, Outcome, Request};
+use shared::cfn::{Created, NamedResource, Outcome, Request};
 use shared::props::{LOG_GROUP_NAME_RULE, is_log_group_name};
 use shared::{Environment, Problem, PropertyError, Props, ResourceError};
 use std::collections::BTreeMap;
@@ -248,38 +248,24 @@ impl MetricFilters {
         legacy: Option<&FilterProps>,
     ) -> Result<(), ResourceError> {
         let what = format!("metric filter {}", props.physical_id);
+        let (kind, id) = (Kind::MetricFilter, props.physical_id.as_str());
         let Some(live) = self.get(&props.log_group_name, &props.filter_name).await? else {
             self.ledger
-                .claim(
-                    request,
-                    props.environment,
-                    Kind::MetricFilter,
-                    &props.physical_id,
-                    &what,
-                )
+                .claim(request, props.environment, kind, id, &what)
                 .await?;
             return self.put(props).await;
         };
-        let claim = Claim::of(
-            &self
-                .ledger
-                .owner_tags(Kind::MetricFilter, &props.physical_id)
-                .await?,
-            request,
-        );
-        if claim == Claim::Unrecorded && legacy.is_some_and(|l| self.identical(&live, l)) {
-            self.ledger
-                .claim(
-                    request,
-                    props.environment,
-                    Kind::MetricFilter,
-                    &props.physical_id,
-                    &what,
-                )
-                .await?;
-        } else if !claim.is_ours() {
-            return Err(claim.refusal(self.resource_type, &what, "change"));
-        }
+        let made_before_ledger = legacy.is_some_and(|l| self.identical(&live, l));
+        self.ledger
+            .hold_existing(
+                request,
+                props.environment,
+                kind,
+                id,
+                &what,
+                made_before_ledger,
+            )
+            .await?;
         if self.identical(&live, props) {
             return Ok(());
         }

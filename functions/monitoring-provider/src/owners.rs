@@ -144,6 +144,16 @@ impl Ledger {
         }
     }
 
+    /// What `request` may do with `identity`, by its record.
+    pub async fn claim_of(
+        &self,
+        request: &Request,
+        kind: Kind,
+        identity: &str,
+    ) -> Result<Claim, ResourceError> {
+        Ok(Claim::of(&self.owner_tags(kind, identity).await?, request))
+    }
+
     /// Whether `request`'s stack and logical resource own `identity`.
     pub async fn is_ours(
         &self,
@@ -151,7 +161,34 @@ impl Ledger {
         kind: Kind,
         identity: &str,
     ) -> Result<bool, ResourceError> {
-        Ok(Claim::of(&self.owner_tags(kind, identity).await?, request).is_ours())
+        Ok(self.claim_of(request, kind, identity).await?.is_ours())
+    }
+
+    /// Before changing an existing `identity`: passes when its record is `request`'s logical
+    /// resource's, or when it has none and `made_before_ledger` (it is exactly what this
+    /// resource wrote before the ledger existed), which records it now. Anyone else's fails
+    /// the request, naming its owner.
+    pub async fn hold_existing(
+        &self,
+        request: &Request,
+        environment: Environment,
+        kind: Kind,
+        identity: &str,
+        what: &str,
+        made_before_ledger: bool,
+    ) -> Result<(), ResourceError> {
+        let claim = self.claim_of(request, kind, identity).await?;
+        if claim == Claim::Unrecorded && made_before_ledger {
+            tracing::info!(
+                resource = what,
+                "made before the ledger; recording this stack as its owner"
+            );
+            return self.claim(request, environment, kind, identity, what).await;
+        }
+        if !claim.is_ours() {
+            return Err(claim.refusal(self.resource_type, what, "change"));
+        }
+        Ok(())
     }
 
     /// Drops the record of `identity` when it is `request`'s; anyone else's stays.

@@ -144,10 +144,10 @@ impl CustomResource for QueryDefinitions {
         props: &QueryProps,
     ) -> Result<Outcome, ResourceError> {
         for (id, _, _) in self.named(&props.name).await? {
-            let claim = Claim::of(
-                &self.ledger.owner_tags(Kind::QueryDefinition, &id).await?,
-                request,
-            );
+            let claim = self
+                .ledger
+                .claim_of(request, Kind::QueryDefinition, &id)
+                .await?;
             if matches!(claim, Claim::ThisRequest(_)) {
                 tracing::info!(id, "an earlier delivery of this request made it; using it");
                 self.put(Some(&id), props).await?;
@@ -179,14 +179,8 @@ impl CustomResource for QueryDefinitions {
         new: &QueryProps,
     ) -> Result<Outcome, ResourceError> {
         let what = format!("QueryDefinitionId {physical_id}");
-        let claim = Claim::of(
-            &self
-                .ledger
-                .owner_tags(Kind::QueryDefinition, physical_id)
-                .await?,
-            request,
-        );
-        if !claim.is_ours() {
+        let kind = Kind::QueryDefinition;
+        if !self.ledger.is_ours(request, kind, physical_id).await? {
             let live = self
                 .by_id(old.map_or(&new.name, |o| &o.name), physical_id)
                 .await?;
@@ -197,18 +191,16 @@ impl CustomResource for QueryDefinitions {
                 );
                 return self.create(request, new).await;
             };
-            let legacy = claim == Claim::Unrecorded
-                && old.is_some_and(|o| live.0 == o.query && live.1 == o.log_group_names);
-            if !legacy {
-                return Err(claim.refusal(TYPE, &what, "change"));
-            }
+            let made_before_ledger =
+                old.is_some_and(|o| live.0 == o.query && live.1 == o.log_group_names);
             self.ledger
-                .claim(
+                .hold_existing(
                     request,
                     new.environment,
-                    Kind::QueryDefinition,
+                    kind,
                     physical_id,
                     &what,
+                    made_before_ledger,
                 )
                 .await?;
         }
@@ -237,13 +229,10 @@ impl CustomResource for QueryDefinitions {
         physical_id: &str,
         _props: &QueryProps,
     ) -> Result<(), ResourceError> {
-        let claim = Claim::of(
-            &self
-                .ledger
-                .owner_tags(Kind::QueryDefinition, physical_id)
-                .await?,
-            request,
-        );
+        let claim = self
+            .ledger
+            .claim_of(request, Kind::QueryDefinition, physical_id)
+            .await?;
         if !claim.is_ours() {
             claim.log_left_alone(TYPE, physical_id);
             return Ok(());
