@@ -398,7 +398,10 @@ impl Props {
                     },
                 ));
             }
-            if key.starts_with("aws:") || key.starts_with(crate::cfn::TAG_PREFIX) {
+            // AWS reserves `aws:` in any letter case.
+            if key.to_ascii_lowercase().starts_with("aws:")
+                || key.starts_with(crate::cfn::TAG_PREFIX)
+            {
                 return Err(self.error(
                     NAME,
                     Problem::Invalid {
@@ -414,6 +417,20 @@ impl Props {
                 key: key.clone(),
                 value,
             });
+        }
+        if tags.len() > MAX_USER_TAGS {
+            return Err(self.error(
+                NAME,
+                Problem::Invalid {
+                    rule: format!(
+                        "may hold at most {MAX_USER_TAGS} tags: AWS allows 50 per resource and \
+                         stackhand keeps {} for its own (owner record, severity, runbook, \
+                         rotation, retention)",
+                        AWS_MAX_TAGS - MAX_USER_TAGS
+                    ),
+                    got: format!("{} tags", tags.len()),
+                },
+            ));
         }
         Ok(tags)
     }
@@ -456,6 +473,12 @@ pub const KMS_KEY_ARN_RULE: &str =
     "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)";
 
 /// CloudWatch Logs group names: 1 to 512 characters of a-z, A-Z, 0-9, '.', '-', '_', '/', '#'.
+/// How many tags AWS allows on one resource (KMS, Logs, CloudWatch, ECS and SNS alike).
+pub const AWS_MAX_TAGS: usize = 50;
+/// How many of them a user may give: stackhand adds at most 10 of its own (the five of the owner
+/// record, severity, runbook or the key-rotation pair, `stackhand:replaces`, retained-at).
+pub const MAX_USER_TAGS: usize = 40;
+
 pub fn is_log_group_name(name: &str) -> bool {
     (1..=512).contains(&name.len())
         && name

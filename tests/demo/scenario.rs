@@ -258,17 +258,26 @@ pub async fn run(report: &mut Report, env: Environment) {
         ],
     )
     .await;
-    let names: Vec<String> = baseline
+    let cw = aws_sdk_cloudwatch::Client::new(&p.account.config);
+    // The baseline answers its alarms' name prefix; CloudWatch lists them.
+    let prefix = baseline
         .as_ref()
-        .map(|b| b.data("AlarmNames").split(',').map(str::to_owned).collect())
+        .map(|b| b.data("AlarmNamePrefix").to_owned())
         .unwrap_or_default();
+    let names: Vec<String> = match cw.describe_alarms().alarm_name_prefix(&prefix).send().await {
+        Ok(out) => out
+            .metric_alarms()
+            .iter()
+            .filter_map(|a| a.alarm_name().map(str::to_owned))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
     let alarm = names
         .iter()
         .find(|n| n.as_str() == "demo-cluster-tasks-none")
         .or(names.first())
         .cloned()
         .unwrap_or_default();
-    let cw = aws_sdk_cloudwatch::Client::new(&p.account.config);
     let _ = cw
         .set_alarm_state()
         .alarm_name(&alarm)

@@ -363,3 +363,62 @@ class AccountIsolationTest(Emulator):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StrictRulesTest(Emulator):
+    """What real AWS refuses and moto accepted: each rule of stackhand_moto/strict.py."""
+
+    def code_of(self, call) -> str:
+        with self.assertRaises(ClientError) as caught:
+            call()
+        return caught.exception.response["Error"]["Code"]
+
+    def test_a_disabled_key_refuses_rotation_and_grants(self) -> None:
+        kms = self.client("kms")
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        kms.disable_key(KeyId=key)
+        self.assertEqual(self.code_of(lambda: kms.enable_key_rotation(KeyId=key)), "DisabledException")
+        grant = lambda: kms.create_grant(KeyId=key, GranteePrincipal="arn:aws:iam::123456789012:role/x", Operations=["Decrypt"])
+        self.assertEqual(self.code_of(grant), "DisabledException")
+        kms.enable_key(KeyId=key)
+        kms.enable_key_rotation(KeyId=key)
+        grant()
+        kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+        self.assertEqual(self.code_of(lambda: kms.disable_key_rotation(KeyId=key)), "KMSInvalidStateException")
+
+    def test_kms_tags_are_limited_and_aws_is_reserved(self) -> None:
+        kms = self.client("kms")
+        many = [{"TagKey": f"k{i}", "TagValue": "v"} for i in range(51)]
+        self.assertEqual(self.code_of(lambda: kms.create_key(Tags=many)), "TagException")
+        key = kms.create_key(Tags=many[:50])["KeyMetadata"]["KeyId"]
+        self.assertEqual(self.code_of(lambda: kms.tag_resource(KeyId=key, Tags=[{"TagKey": "one-more", "TagValue": "v"}])), "TagException")
+        self.assertEqual(self.code_of(lambda: kms.create_key(Tags=[{"TagKey": "AWS:owner", "TagValue": "v"}])), "TagException")
+
+    def test_a_key_policy_over_32_kb_is_refused(self) -> None:
+        kms = self.client("kms")
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        policy = json.dumps({"Version": "2012-10-17", "Statement": [], "Padding": "x" * 33000})
+        self.assertEqual(self.code_of(lambda: kms.put_key_policy(KeyId=key, PolicyName="default", Policy=policy)), "ValidationException")
+
+    def test_an_alarm_window_longer_than_aws_evaluates_is_refused(self) -> None:
+        cw = self.client("cloudwatch")
+        alarm = dict(AlarmName="window", Namespace="N", MetricName="M", Statistic="Average", Threshold=1, ComparisonOperator="GreaterThanThreshold")
+        self.assertEqual(self.code_of(lambda: cw.put_metric_alarm(Period=300, EvaluationPeriods=289, **alarm)), "ValidationError")
+        self.assertEqual(self.code_of(lambda: cw.put_metric_alarm(Period=3600, EvaluationPeriods=169, **alarm)), "ValidationError")
+        cw.put_metric_alarm(Period=300, EvaluationPeriods=288, **alarm)
+        cw.put_metric_alarm(Period=3600, EvaluationPeriods=168, **alarm)
+
+    def test_dashboard_names_are_checked(self) -> None:
+        cw = self.client("cloudwatch")
+        body = json.dumps({"widgets": []})
+        self.assertEqual(self.code_of(lambda: cw.put_dashboard(DashboardName="api.overview", DashboardBody=body)), "InvalidParameterInput")
+        cw.put_dashboard(DashboardName="api-overview_1", DashboardBody=body)
+
+    def test_log_group_names_tags_and_retention_are_checked(self) -> None:
+        logs = self.client("logs")
+        self.assertEqual(self.code_of(lambda: logs.create_log_group(logGroupName="aws/mine")), "InvalidParameterException")
+        many = {f"k{i}": "v" for i in range(51)}
+        self.assertEqual(self.code_of(lambda: logs.create_log_group(logGroupName="/strict/tags", tags=many)), "InvalidParameterException")
+        logs.create_log_group(logGroupName="/strict/retention")
+        self.assertEqual(self.code_of(lambda: logs.put_retention_policy(logGroupName="/strict/retention", retentionInDays=8)), "InvalidParameterException")
+        logs.put_retention_policy(logGroupName="/strict/retention", retentionInDays=14)

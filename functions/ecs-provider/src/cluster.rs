@@ -141,9 +141,21 @@ pub fn decode(props: &mut Props) -> Result<ClusterProps, PropertyError> {
                     },
                 ));
             }
-            let mut unique = list.clone();
-            unique.dedup();
-            unique
+            if let Some(twice) = list
+                .iter()
+                .enumerate()
+                .find(|(i, p)| list[..*i].contains(p))
+                .map(|(_, p)| p)
+            {
+                return Err(props.error(
+                    "CapacityProviders",
+                    Problem::Invalid {
+                        rule: "must name each capacity provider once".to_owned(),
+                        got: format!("\"{twice}\" more than once"),
+                    },
+                ));
+            }
+            list
         }
         None => CAPACITY_PROVIDERS.iter().map(|p| (*p).to_owned()).collect(),
     };

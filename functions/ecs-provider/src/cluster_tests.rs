@@ -127,6 +127,16 @@ fn bad_input_names_the_property() {
 }
 
 #[test]
+fn a_capacity_provider_named_twice_is_refused_even_apart() {
+    let twice = reason(json!({"Environment": "dev", "ClusterName": "orders",
+        "CapacityProviders": ["FARGATE", "FARGATE_SPOT", "FARGATE"]}));
+    assert!(
+        twice.contains("CapacityProviders must name each capacity provider once"),
+        "{twice}"
+    );
+}
+
+#[test]
 fn the_strategy_must_fit_the_capacity_providers() {
     let err =
         reason(json!({"Environment": "dev", "ClusterName": "a", "CapacityProviders": ["FARGATE"]}));

@@ -47,6 +47,32 @@ pub fn policy_document(props: &KeyProps, ctx: &KeyContext) -> Value {
     }
 }
 
+/// The longest key policy KMS accepts (CreateKey and PutKeyPolicy: `Policy`).
+pub const MAX_POLICY_BYTES: usize = 32_768;
+
+/// The policy to send, refused before any call when KMS would refuse it for its size.
+fn checked_policy(
+    store: &KeyStore,
+    props: &KeyProps,
+    ctx: &KeyContext,
+) -> Result<Value, ResourceError> {
+    let policy = policy_document(props, ctx);
+    let bytes = policy.to_string().len();
+    if bytes > MAX_POLICY_BYTES {
+        let source = match props.policy {
+            KeyPolicy::Document(_) => "KeyPolicy",
+            KeyPolicy::Personas(_) => {
+                "the key policy built from KeyAdministrators, KeyUsers, ServicePrincipals and ViaServices"
+            }
+        };
+        return Err(store.refused(format!(
+            "{source} is {bytes} bytes; KMS accepts at most {MAX_POLICY_BYTES}: name fewer \
+             principals (an IAM role per group of users), or give a shorter KeyPolicy"
+        )));
+    }
+    Ok(policy)
+}
+
 /// User tags plus the tags derived from properties; the request tags are added on Create only.
 fn wanted_tags(props: &KeyProps) -> Vec<(String, String)> {
     props
@@ -87,6 +113,7 @@ pub async fn create(
 ) -> Result<KeyOutcome, ResourceError> {
     let ctx = context(store, request)?;
     check_regions(store, props, &ctx)?;
+    let policy = checked_policy(store, props, &ctx)?;
     let mut holders = Vec::with_capacity(props.aliases.len());
     for alias in &props.aliases {
         let holder = store.alias_holder(request, alias).await?;
@@ -127,7 +154,7 @@ pub async fn create(
         .key_spec(KeySpec::from(props.key_spec))
         .key_usage(KeyUsageType::from(props.key_usage))
         .multi_region(props.multi_region)
-        .policy(policy_document(props, &ctx).to_string())
+        .policy(policy.to_string())
         .set_tags(Some(kms_tags(&tags)))
         .send()
         .await
@@ -258,26 +285,29 @@ pub async fn reconcile(
             .await
             .map_err(|e| store.err("UpdateKeyDescription", key_id, &e))?;
     }
-    reconcile_policy(store, key_id, &policy_document(new, &ctx)).await?;
-    if can_rotate(new.key_spec) {
-        reconcile_rotation(store, key_id, old, new).await?;
-    }
-    reconcile_aliases(store, request, key_id, old, new).await?;
-    reconcile_grants(store, key_id, old, new).await?;
-    reconcile_tags(store, key_id, old, new).await?;
-    let replica_arns = reconcile_replicas(store, key_id, &live, old, new, &ctx).await?;
-
-    match (live.key_state(), new.enabled) {
-        (Some(KeyState::Disabled), true) => store
+    // KMS refuses rotation and grant changes on a disabled key (DisabledException): enable
+    // first, and disable last.
+    let disabled = live.key_state() == Some(&KeyState::Disabled);
+    if disabled && new.enabled {
+        store
             .kms
             .enable_key()
             .key_id(key_id)
             .send()
             .await
-            .map(|_| ())
-            .map_err(|e| store.err("EnableKey", key_id, &e))?,
-        (Some(KeyState::Enabled), false) => disable(store, key_id).await?,
-        _ => {}
+            .map_err(|e| store.err("EnableKey", key_id, &e))?;
+    }
+    let stays_disabled = disabled && !new.enabled;
+    reconcile_policy(store, key_id, &checked_policy(store, new, &ctx)?).await?;
+    if can_rotate(new.key_spec) {
+        reconcile_rotation(store, key_id, old, new, stays_disabled).await?;
+    }
+    reconcile_aliases(store, request, key_id, old, new).await?;
+    reconcile_grants(store, key_id, old, new, stays_disabled).await?;
+    reconcile_tags(store, key_id, old, new).await?;
+    let replica_arns = reconcile_replicas(store, key_id, &live, old, new, &ctx).await?;
+    if live.key_state() == Some(&KeyState::Enabled) && !new.enabled {
+        disable(store, key_id).await?;
     }
     Ok(KeyOutcome {
         key_id: key_id.to_owned(),
@@ -316,11 +346,20 @@ async fn reconcile_policy(
     Ok(())
 }
 
+/// The Reason for a change KMS refuses on a key that stays disabled.
+fn refused_while_disabled(store: &KeyStore, what: &str) -> ResourceError {
+    store.refused(format!(
+        "{what} cannot change while the key stays disabled (Enabled: false): KMS refuses it on a \
+         disabled key; set Enabled: true in the same update, or make this change before disabling it"
+    ))
+}
+
 async fn reconcile_rotation(
     store: &KeyStore,
     key_id: &str,
     old: Option<&KeyProps>,
     new: &KeyProps,
+    disabled: bool,
 ) -> Result<(), ResourceError> {
     let status = store
         .kms
@@ -337,6 +376,9 @@ async fn reconcile_rotation(
                 None => old.and_then(|o| o.rotation_period_days) != Some(days),
             };
             if !status.key_rotation_enabled() || period_differs {
+                if disabled {
+                    return Err(refused_while_disabled(store, "Key rotation"));
+                }
                 store
                     .kms
                     .enable_key_rotation()
@@ -348,6 +390,9 @@ async fn reconcile_rotation(
             }
         }
         None if status.key_rotation_enabled() => {
+            if disabled {
+                return Err(refused_while_disabled(store, "Key rotation"));
+            }
             store
                 .kms
                 .disable_key_rotation()
@@ -394,6 +439,7 @@ async fn reconcile_grants(
     key_id: &str,
     old: Option<&KeyProps>,
     new: &KeyProps,
+    disabled: bool,
 ) -> Result<(), ResourceError> {
     let old_names: Vec<String> = old
         .map(|o| o.grants.iter().map(|g| g.name.clone()).collect())
@@ -403,6 +449,9 @@ async fn reconcile_grants(
     }
     let live = store.grants(key_id).await?;
     let plan = grants::plan(&new.grants, &live, &old_names);
+    if disabled && !plan.create.is_empty() {
+        return Err(refused_while_disabled(store, "Grants"));
+    }
     for grant_id in &plan.revoke {
         store
             .kms

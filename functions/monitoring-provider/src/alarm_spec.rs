@@ -35,6 +35,47 @@ pub struct MetricRef {
     pub dimensions: BTreeMap<String, String>,
 }
 
+/// CloudWatch evaluates at most one day of periods shorter than an hour, and at most seven
+/// days otherwise (PutMetricAlarm: "EvaluationPeriods"); it rejects anything longer.
+pub const MAX_WINDOW_SHORT_PERIODS: i64 = 86_400;
+pub const MAX_WINDOW: i64 = 604_800;
+
+fn check_evaluation_window(
+    props: &Props,
+    watched: &Watched,
+    evaluation_periods: i32,
+) -> Result<(), PropertyError> {
+    let periods: Vec<i32> = match watched {
+        Watched::Single { period, .. } => vec![*period],
+        Watched::Math(queries) => queries
+            .iter()
+            .filter_map(|q| q.metric.as_ref().map(|(_, p, _)| *p))
+            .collect(),
+    };
+    for period in periods {
+        let window = i64::from(period) * i64::from(evaluation_periods);
+        let limit = if period < 3600 {
+            MAX_WINDOW_SHORT_PERIODS
+        } else {
+            MAX_WINDOW
+        };
+        if window > limit {
+            let (span, of) = if period < 3600 {
+                ("1 day (86,400 s)", "periods under an hour")
+            } else {
+                ("7 days (604,800 s)", "periods of an hour or more")
+            };
+            return Err(invalid(
+                props,
+                "EvaluationPeriods",
+                format!("times Period ({period} s) must be at most {span} for {of}"),
+                format!("{evaluation_periods}, a window of {window} s"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
     pub id: String,
@@ -494,6 +535,7 @@ pub fn decode(props: &mut Props) -> Result<AlarmSpec, PropertyError> {
             }
         }
     };
+    check_evaluation_window(props, &watched, evaluation_periods)?;
     let comparison_operator = match (anomaly_band_width, comparison_operator) {
         (Some(width), op) => {
             if !(width > 0.0 && width <= 100.0) {

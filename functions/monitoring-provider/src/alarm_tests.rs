@@ -186,3 +186,51 @@ fn composite_rules_name_their_alarms() {
         ["cpu", "mem high", "disk"]
     );
 }
+
+/// What PutMetricAlarm, CreateLogGroup and TagResource refuse on AWS fails here first, naming
+/// the property (issue: real-AWS rules).
+#[test]
+fn what_aws_refuses_at_deploy_time_fails_in_the_decoder() {
+    let window = reason::<Alarm>(alarm(json!({"Period": 300, "EvaluationPeriods": 289})));
+    assert!(
+        window.contains("EvaluationPeriods times Period (300 s) must be at most 1 day"),
+        "{window}"
+    );
+    let long = reason::<Alarm>(alarm(json!({"Period": 3600, "EvaluationPeriods": 169})));
+    assert!(long.contains("at most 7 days"), "{long}");
+    assert!(
+        decode_properties::<Alarm>(&alarm(json!({"Period": 300, "EvaluationPeriods": 288})))
+            .is_ok()
+    );
+    assert!(
+        decode_properties::<Alarm>(&alarm(json!({"Period": 3600, "EvaluationPeriods": 168})))
+            .is_ok()
+    );
+
+    let upper_aws = reason::<Alarm>(alarm(json!({"Tags": [{"Key": "AWS:team", "Value": "x"}]})));
+    assert!(
+        upper_aws.contains("Tags keys starting with aws:"),
+        "{upper_aws}"
+    );
+    let tags: Vec<Value> = (0..41)
+        .map(|i| json!({"Key": format!("k{i}"), "Value": "v"}))
+        .collect();
+    let many = reason::<Alarm>(alarm(json!({ "Tags": tags })));
+    assert!(many.contains("Tags may hold at most 40 tags"), "{many}");
+    assert!(many.contains("got 41 tags"), "{many}");
+
+    type Group = Named<crate::log_group::LogGroups>;
+    let reserved = reason::<Group>(json!({"Environment": "dev", "LogGroupName": "aws/mine"}));
+    assert!(
+        reserved.contains("LogGroupName must not start with aws/"),
+        "{reserved}"
+    );
+
+    let dotted = reason::<crate::baseline_lifecycle::AlarmBaselines>(
+        json!({"Environment": "dev", "Prefix": "api.v2", "ClusterName": "orders"}),
+    );
+    assert!(
+        dotted.contains("Prefix must be 1 to 100 letters, digits"),
+        "{dotted}"
+    );
+}

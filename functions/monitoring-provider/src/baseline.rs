@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 
 pub const TYPE: &str = "Custom::AlarmBaseline";
 pub const PHYSICAL_ID_PREFIX: &str = "baseline/";
+/// Bounded by design: a prod baseline makes hundreds of alarms, whose names would overflow
+/// CloudFormation's 4,096-byte response, so their common prefix stands for them.
 pub const ATTRIBUTES: [&str; 4] = [
-    "AlarmNames",
+    "AlarmNamePrefix",
     "AlarmCount",
     "CompositeAlarmName",
     "DashboardNames",
@@ -43,7 +45,7 @@ fn is_prefix(text: &str) -> bool {
     (1..=100).contains(&text.len())
         && text
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
 }
 
 fn is_name(text: &str) -> bool {
@@ -65,7 +67,7 @@ pub fn decode(props: &mut Props) -> Result<BaselineProps, PropertyError> {
     let environment = Environment::decode(props)?;
     let prefix = props.required_valid_string(
         "Prefix",
-        "must be 1 to 100 letters, digits, '-', '_' and '.'",
+        "must be 1 to 100 letters, digits, '-' and '_' (it names dashboards, which take no '.')",
         is_prefix,
     )?;
     let cluster_name = props.required_valid_string(

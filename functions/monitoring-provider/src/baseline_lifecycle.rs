@@ -51,9 +51,9 @@ fn plan_for(request: &Request, props: &BaselineProps) -> Result<Plan, ResourceEr
 }
 
 fn outcome(props: &BaselineProps, plan: &Plan) -> Outcome {
-    let [names, count, composite, dashboards] = ATTRIBUTES;
+    let [name_prefix, count, composite, dashboards] = ATTRIBUTES;
     Outcome::new(props.physical_id())
-        .with(names, plan.alarm_names().join(","))
+        .with(name_prefix, format!("{}-", props.prefix))
         .with(count, plan.alarms.len().to_string())
         .with(
             composite,

@@ -43,6 +43,26 @@ fn sdk_metric(metric: &MetricRef) -> Metric {
         .build()
 }
 
+/// Whether a live metric is `wanted`: AWS keeps dimensions in the order each caller gave them,
+/// so they are compared as a set.
+fn same_metric(live: &Metric, wanted: &MetricRef) -> bool {
+    let mut dimensions: Vec<(&str, &str)> = live
+        .dimensions()
+        .iter()
+        .map(|d| (d.name().unwrap_or_default(), d.value().unwrap_or_default()))
+        .collect();
+    dimensions.sort_unstable();
+    let mut want: Vec<(&str, &str)> = wanted
+        .dimensions
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    want.sort_unstable();
+    live.namespace() == Some(wanted.namespace.as_str())
+        && live.metric_name() == Some(wanted.metric_name.as_str())
+        && dimensions == want
+}
+
 fn sdk_query(query: &Query) -> MetricDataQuery {
     MetricDataQuery::builder()
         .id(&query.id)
@@ -311,13 +331,13 @@ impl Alarms {
             .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(|e| self.err("DescribeAlarms", &metric.metric_name, &e))?;
-        let wanted = sdk_metric(metric);
         let still_used = pages.iter().flat_map(|p| p.metric_alarms()).any(|alarm| {
             alarm.alarm_name() != Some(spec.alarm_name.as_str())
                 && alarm.threshold_metric_id().is_some()
                 && alarm.metrics().iter().any(|q| {
-                    q.metric_stat()
-                        .is_some_and(|s| s.metric() == Some(&wanted) && s.stat() == Some(stat))
+                    q.metric_stat().is_some_and(|s| {
+                        s.metric().is_some_and(|m| same_metric(m, metric)) && s.stat() == Some(stat)
+                    })
                 })
         });
         if still_used {

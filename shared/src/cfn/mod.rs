@@ -135,6 +135,8 @@ pub trait CustomResource: Sync {
 
 /// How long before the deadline guard the last sweep for a cancelled Create starts.
 const LAST_SWEEP_BEFORE_GUARD: Duration = Duration::from_millis(1500);
+/// How long before the deadline guard any sweep is cut short, leaving time to answer.
+const SWEEP_STOP_BEFORE_GUARD: Duration = Duration::from_millis(250);
 /// The longest pause between two sweeps.
 const MAX_SWEEP_PAUSE: Duration = Duration::from_secs(8);
 
@@ -156,7 +158,26 @@ async fn sweep_cancelled_create<R: CustomResource>(
     let mut pause = Duration::from_millis(500);
     loop {
         // A failed sweep is retried by the next one; only the last one's error is answered.
-        let swept = resource.clean_up_cancelled_create(request, props).await;
+        let sweep = resource.clean_up_cancelled_create(request, props);
+        let swept = match request.guard_at {
+            // Every sweep ends before the guard: a Delete answered FAILED would leave the stack
+            // DELETE_FAILED, so a sweep that runs out of time answers with what it removed.
+            Some(guard) => {
+                let stop = guard.checked_sub(SWEEP_STOP_BEFORE_GUARD).unwrap_or(guard);
+                match tokio::time::timeout_at(stop, sweep).await {
+                    Ok(swept) => swept,
+                    Err(_) => {
+                        tracing::warn!(
+                            physical_id =
+                                request.physical_resource_id.as_deref().unwrap_or_default(),
+                            "the sweep ran out of time; what the cancelled Create made after it may remain"
+                        );
+                        return Ok(());
+                    }
+                }
+            }
+            None => sweep.await,
+        };
         let Some(last) = last_sweep_at else {
             return swept;
         };

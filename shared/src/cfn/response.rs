@@ -32,26 +32,34 @@ fn size(body: &ResponseBody) -> usize {
 }
 
 impl ResponseBody {
-    /// Serializes within the limit: an oversized `Data` turns the answer into FAILED naming the
-    /// largest attribute; an oversized Reason is cut and says so.
+    /// Why this answer's `Data` cannot be sent, naming the largest attribute: `None` when the
+    /// body fits with an empty Reason. The runner then answers FAILED under the failed-request
+    /// id rule, never with the physical id of a success it could not report.
+    pub fn data_overflow(&self) -> Option<String> {
+        let mut without_reason = self.clone();
+        without_reason.reason.clear();
+        if size(&without_reason) <= MAX_RESPONSE_BYTES {
+            return None;
+        }
+        let (largest, bytes) = self
+            .data
+            .iter()
+            .map(|(k, v)| (k.clone(), k.len() + v.len()))
+            .max_by_key(|(_, len)| *len)
+            .unwrap_or_default();
+        Some(format!(
+            "the response Data is larger than CloudFormation's {MAX_RESPONSE_BYTES}-byte limit; \
+             the largest attribute is {largest} ({bytes} bytes)"
+        ))
+    }
+
+    /// Serializes within the limit: an oversized Reason is cut and says so. (An oversized
+    /// `Data` is the runner's to turn into FAILED first; here it is dropped as a last resort.)
     pub fn into_bytes(mut self) -> (ResponseBody, Vec<u8>) {
-        if size(&self) > MAX_RESPONSE_BYTES {
-            let mut without_reason = self.clone();
-            without_reason.reason.clear();
-            if size(&without_reason) > MAX_RESPONSE_BYTES {
-                let (largest, bytes) = self
-                    .data
-                    .iter()
-                    .map(|(k, v)| (k.clone(), k.len() + v.len()))
-                    .max_by_key(|(_, len)| *len)
-                    .unwrap_or_default();
-                self.status = Status::Failed;
-                self.reason = format!(
-                    "the response Data is larger than CloudFormation's {MAX_RESPONSE_BYTES}-byte limit; \
-                     the largest attribute is {largest} ({bytes} bytes)"
-                );
-                self.data.clear();
-            }
+        if let Some(reason) = self.data_overflow() {
+            self.status = Status::Failed;
+            self.reason = reason;
+            self.data.clear();
         }
         if size(&self) > MAX_RESPONSE_BYTES {
             let full_reason = std::mem::take(&mut self.reason);

@@ -227,6 +227,11 @@ fn response_body(
     result: Result<Outcome, String>,
 ) -> ResponseBody {
     let failed_create_id = || format!("{FAILED_CREATE_PREFIX}{}", envelope.request_id);
+    // A success whose Data cannot be sent is a failure, and keeps the failure's id.
+    let result = result.and_then(|outcome| {
+        let body = body_of(envelope, Status::Success, String::new(), outcome.clone());
+        body.data_overflow().map_or(Ok(outcome), Err)
+    });
     let (status, reason, outcome) = match result {
         Ok(outcome) => (Status::Success, String::from("OK"), outcome),
         Err(reason) => {
@@ -239,6 +244,10 @@ fn response_body(
             (Status::Failed, reason, Outcome::new(physical_id))
         }
     };
+    body_of(envelope, status, reason, outcome)
+}
+
+fn body_of(envelope: &Envelope, status: Status, reason: String, outcome: Outcome) -> ResponseBody {
     ResponseBody {
         status,
         reason,
@@ -254,6 +263,46 @@ fn response_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn envelope(request_type: &str, physical_id: Option<&str>) -> Envelope {
+        Envelope {
+            response_url: "https://cfn.example/r".to_owned(),
+            stack_id: "arn:aws:cloudformation:us-east-1:1:stack/s/g".to_owned(),
+            request_id: "r-1".to_owned(),
+            logical_resource_id: "Big".to_owned(),
+            physical_resource_id: physical_id.map(str::to_owned),
+            request_type: Some(request_type.to_owned()),
+            resource_type: Some("Custom::Big".to_owned()),
+        }
+    }
+
+    #[test]
+    fn data_too_large_fails_under_the_failed_request_id_rule() {
+        let big = Outcome::new("new-id").with("Names", "x".repeat(5000));
+        let create = response_body(
+            &envelope("Create", None),
+            Some(RequestType::Create),
+            Ok(big.clone()),
+        );
+        assert_eq!(create.status, Status::Failed);
+        assert_eq!(create.physical_resource_id, "stackhand:create-failed:r-1");
+        assert!(
+            create.reason.contains("largest attribute is Names"),
+            "{}",
+            create.reason
+        );
+        assert!(create.data.is_empty());
+        let update = response_body(
+            &envelope("Update", Some("old-id")),
+            Some(RequestType::Update),
+            Ok(big),
+        );
+        assert_eq!(update.status, Status::Failed);
+        assert_eq!(
+            update.physical_resource_id, "old-id",
+            "a failed Update keeps its id"
+        );
+    }
 
     #[test]
     fn margin_is_about_five_seconds_and_shorter_when_time_is_short() {

@@ -10,6 +10,8 @@ use tokio::time::Instant;
 struct Counting {
     sweeps: AtomicUsize,
     deletes: AtomicUsize,
+    /// How long each sweep takes: a prod baseline's sweep lists and deletes dozens of alarms.
+    sweep_takes: Duration,
 }
 
 impl CustomResource for Counting {
@@ -49,6 +51,7 @@ impl CustomResource for Counting {
         _: &String,
     ) -> Result<(), ResourceError> {
         self.sweeps.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(self.sweep_takes).await;
         Ok(())
     }
 }
@@ -104,4 +107,21 @@ async fn a_delete_of_a_made_up_id_sweeps_until_just_before_the_guard() {
         took >= Duration::from_millis(1200) && took < guard_in,
         "{took:?}"
     );
+}
+
+#[tokio::test]
+async fn a_slow_last_sweep_is_cut_short_before_the_guard() {
+    let resource = Counting {
+        sweep_takes: Duration::from_secs(5),
+        ..Counting::default()
+    };
+    let started = Instant::now();
+    let guard_in = LAST_SWEEP_BEFORE_GUARD + Duration::from_millis(500);
+    let outcome = serve(&resource, &delete("s-Thing-1X2Y3Z", guard_in))
+        .await
+        .expect("answered SUCCESS, not FAILED");
+    let took = started.elapsed();
+    assert_eq!(outcome.physical_resource_id, "s-Thing-1X2Y3Z");
+    assert!(took < guard_in, "answered before the guard: {took:?}");
+    assert_eq!(resource.sweeps.load(Ordering::SeqCst), 1);
 }

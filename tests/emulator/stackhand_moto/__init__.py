@@ -1,10 +1,10 @@
-"""Operations moto 5.2.5 lacks, registered on moto's own backends.
+"""Operations moto 5.2.5 lacks, and rules it skips (`strict`), registered on moto's own backends.
 
 Each operation follows the AWS API reference: request and response shapes, and the validation
 errors AWS returns. Written so it could be sent upstream; it is not a general mock.
 """
 
-from . import cbor_bridge, cloudwatch_ext, ecs_settings, kms_key_material, kms_paging, logs_filters, logs_kms, logs_queries
+from . import cbor_bridge, cloudwatch_ext, ecs_settings, kms_key_material, kms_paging, logs_filters, logs_kms, logs_queries, strict
 
 INSTALLED = False
 
@@ -22,4 +22,6 @@ def install() -> None:
     kms_paging.install()
     kms_key_material.install()
     logs_filters.install()
+    # Last: its rules wrap what the others registered.
+    strict.install()
     INSTALLED = True
