@@ -1,0 +1,199 @@
+//! What real AWS enforces, checked end to end against the emulator's strict layer
+//! (`tests/emulator/stackhand_moto/strict.py`): the largest realistic inputs stay within the
+//! 4,096-byte response, KMS calls come in the order a disabled key allows, and an anomaly
+//! detector another alarm uses survives whatever order its dimensions were given in.
+
+mod common;
+
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+use aws_sdk_kms::types::KeyState;
+use common::Fixture;
+use common::kms::KmsView;
+use e2e::RecordedPut;
+use kms_provider::KmsProvider;
+use serde_json::{Value, json};
+
+const KEY: &str = "Custom::KmsKey";
+
+fn ok(put: &RecordedPut) {
+    assert_eq!(put.status(), "SUCCESS", "{}", put.reason());
+    assert!(put.raw_body.len() <= 4096, "{} bytes", put.raw_body.len());
+}
+
+fn role(account: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{name}")
+}
+
+/// Issue defect 1: a prod baseline of 30 services made hundreds of alarms and then overflowed
+/// the response through AlarmNames; a key with every list at its realistic largest.
+#[tokio::test]
+async fn the_largest_realistic_inputs_answer_within_4096_bytes() {
+    let fx = Fixture::new().await;
+    fx.logs
+        .create_log_group()
+        .log_group_name("/shop/api")
+        .send()
+        .await
+        .expect("group");
+    let services: Vec<String> = (0..30).map(|i| format!("service-{i:02}")).collect();
+    let props = json!({"Environment": "prod", "Prefix": "shop", "ClusterName": "shop",
+        "ServiceNames": services, "LogGroupName": "/shop/api"});
+    let put = fx
+        .send(fx.events.create("Custom::AlarmBaseline", "Baseline", props))
+        .await;
+    ok(&put);
+    let count: usize = put.data("AlarmCount").parse().expect("count");
+    assert!(count > 300, "{count} alarms for 30 services");
+    assert_eq!(put.data("AlarmNamePrefix"), "shop-");
+
+    let kfx = Fixture::with(KmsProvider::new).await;
+    let account = kfx.account.id.clone();
+    let tags: Vec<Value> = (0..40)
+        .map(|i| json!({"Key": format!("cost-centre-{i:02}"), "Value": "x".repeat(200)}))
+        .collect();
+    let aliases: Vec<String> = (0..10)
+        .map(|i| format!("alias/shop/a-long-application-name-{i:02}"))
+        .collect();
+    let grants: Vec<Value> = (0..20)
+        .map(|i| json!({"Name": format!("worker-{i:02}"), "GranteePrincipal": role(&account, &format!("worker-{i:02}")), "Operations": ["Decrypt", "GenerateDataKey"]}))
+        .collect();
+    let users: Vec<String> = (0..20)
+        .map(|i| role(&account, &format!("user-{i:02}")))
+        .collect();
+    let props = json!({"Environment": "prod", "Description": "d".repeat(8192), "Aliases": aliases,
+        "KeyAdministrators": [role(&account, "admin")], "KeyUsers": users, "Grants": grants, "Tags": tags});
+    let put = kfx.send(kfx.events.create(KEY, "Big", props)).await;
+    ok(&put);
+    assert_eq!(put.data("AliasNames").split(',').count(), 10);
+}
+
+/// Issue defect 3: real KMS refuses rotation and grant changes on a disabled key.
+#[tokio::test]
+async fn a_disabled_key_is_enabled_before_rotation_and_grants_change() {
+    let fx = Fixture::with(KmsProvider::new).await;
+    let kms = KmsView::new(&fx.account.config);
+    let account = fx.account.id.clone();
+    let v1 = json!({"Environment": "dev", "Enabled": false});
+    let put = fx.send(fx.events.create(KEY, "Key", v1.clone())).await;
+    ok(&put);
+    let key_id = put.physical_id().to_owned();
+    assert_eq!(kms.state(&key_id).await, KeyState::Disabled);
+
+    // Staying disabled, a grant cannot be added: the Reason says why, before KMS does.
+    let grant = json!([{"Name": "worker", "GranteePrincipal": role(&account, "worker"), "Operations": ["Decrypt"]}]);
+    let v2 = json!({"Environment": "dev", "Enabled": false, "Grants": grant});
+    let put = fx
+        .send(fx.events.update(KEY, "Key", &key_id, v1.clone(), v2))
+        .await;
+    assert_eq!(put.status(), "FAILED");
+    assert!(
+        put.reason()
+            .contains("Grants cannot change while the key stays disabled"),
+        "{}",
+        put.reason()
+    );
+
+    // Enabled in the same update: EnableKey first, then rotation and the grant.
+    let v3 = json!({"Environment": "dev", "Enabled": true, "RotationPeriodInDays": 180, "Grants": grant});
+    let put = fx
+        .send(fx.events.update(KEY, "Key", &key_id, v1, v3.clone()))
+        .await;
+    ok(&put);
+    assert_eq!(kms.state(&key_id).await, KeyState::Enabled);
+    assert!(kms.rotation_enabled(&key_id).await);
+    assert_eq!(kms.grants(&key_id).await.len(), 1);
+
+    // Deletion scheduled by hand: the Update cancels it (the key comes back Disabled) and
+    // enables the key before touching rotation.
+    kms.kms
+        .schedule_key_deletion()
+        .key_id(&key_id)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .expect("schedule");
+    let v4 = json!({"Environment": "dev", "Enabled": true, "RotationPeriodInDays": 365, "Grants": grant});
+    let put = fx.send(fx.events.update(KEY, "Key", &key_id, v3, v4)).await;
+    ok(&put);
+    assert_eq!(kms.state(&key_id).await, KeyState::Enabled);
+}
+
+fn metric(dimensions: &[(&str, &str)]) -> Metric {
+    Metric::builder()
+        .namespace("AWS/ApplicationELB")
+        .metric_name("RequestCount")
+        .set_dimensions(Some(
+            dimensions
+                .iter()
+                .map(|(k, v)| Dimension::builder().name(*k).value(*v).build())
+                .collect(),
+        ))
+        .build()
+}
+
+/// Issue defect 10: dimensions were compared in order, so a detector another alarm still uses
+/// was deleted when that alarm listed the same dimensions in another order.
+#[tokio::test]
+async fn a_detector_another_alarm_uses_survives_whatever_its_dimension_order() {
+    let fx = Fixture::new().await;
+    let cw = aws_sdk_cloudwatch::Client::new(&fx.account.config);
+    let props = json!({"Environment": "prod", "AlarmName": "requests-anomaly", "Namespace": "AWS/ApplicationELB", "MetricName": "RequestCount",
+        "Dimensions": [{"Name": "LoadBalancer", "Value": "app/shop/1"}, {"Name": "TargetGroup", "Value": "tg/shop/2"}],
+        "Statistic": "Sum", "Period": 300, "EvaluationPeriods": 2, "AnomalyBandWidth": "2"});
+    ok(&fx
+        .send(
+            fx.events
+                .create("Custom::MetricAlarm", "Anomaly", props.clone()),
+        )
+        .await);
+    // Another team's alarm on the same band, dimensions in the other order.
+    cw.put_metric_alarm()
+        .alarm_name("theirs")
+        .evaluation_periods(2)
+        .comparison_operator(
+            aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanUpperThreshold,
+        )
+        .threshold_metric_id("ad1")
+        .metrics(
+            MetricDataQuery::builder()
+                .id("m1")
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(metric(&[
+                            ("TargetGroup", "tg/shop/2"),
+                            ("LoadBalancer", "app/shop/1"),
+                        ]))
+                        .period(300)
+                        .stat("Sum")
+                        .build(),
+                )
+                .return_data(true)
+                .build(),
+        )
+        .metrics(
+            MetricDataQuery::builder()
+                .id("ad1")
+                .expression("ANOMALY_DETECTION_BAND(m1, 2)")
+                .return_data(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("their alarm");
+    ok(&fx
+        .send(
+            fx.events
+                .delete("Custom::MetricAlarm", "Anomaly", "requests-anomaly", props),
+        )
+        .await);
+    let detectors = cw
+        .describe_anomaly_detectors()
+        .send()
+        .await
+        .expect("detectors");
+    assert_eq!(
+        detectors.anomaly_detectors().len(),
+        1,
+        "still used by theirs"
+    );
+}
