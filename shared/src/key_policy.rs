@@ -3,9 +3,23 @@
 
 use serde_json::Value;
 
-/// Condition keys that tie a statement to an account, organization, principal, source or
-/// calling service. Compared case-insensitively, as IAM does.
-pub const RESTRICTING_CONDITION_KEYS: [&str; 13] = [
+/// What a restricting condition key pins a statement to, as IAM Access Analyzer reads it.
+#[derive(Clone, Copy)]
+enum Pins {
+    /// A 12-digit account id, no wildcard.
+    Account,
+    /// An ARN whose account field is a 12-digit account, no wildcard there.
+    ArnInAccount,
+    /// An organization id (`o-…`), or an org path that starts with one.
+    Organization,
+    /// A VPC or VPC endpoint id.
+    Network,
+}
+
+/// Condition keys that tie a statement to an account, organization, principal, source or network.
+/// Compared case-insensitively, as IAM does. `kms:ViaService` is not one: alone it still admits
+/// every account that uses that service.
+pub const RESTRICTING_CONDITION_KEYS: [&str; 12] = [
     "aws:SourceAccount",
     "aws:SourceArn",
     "aws:SourceOwner",
@@ -18,8 +32,48 @@ pub const RESTRICTING_CONDITION_KEYS: [&str; 13] = [
     "aws:PrincipalOrgID",
     "aws:PrincipalOrgPaths",
     "kms:CallerAccount",
-    "kms:ViaService",
 ];
+
+fn pins(key: &str) -> Option<Pins> {
+    let key = key.to_ascii_lowercase();
+    Some(match key.as_str() {
+        "aws:sourceaccount" | "aws:sourceowner" | "aws:principalaccount" | "kms:calleraccount" => {
+            Pins::Account
+        }
+        "aws:sourcearn" | "aws:principalarn" => Pins::ArnInAccount,
+        "aws:sourceorgid"
+        | "aws:sourceorgpaths"
+        | "aws:principalorgid"
+        | "aws:principalorgpaths" => Pins::Organization,
+        "aws:sourcevpc" | "aws:sourcevpce" => Pins::Network,
+        _ => return None,
+    })
+}
+
+fn is_account(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn has_wildcard(text: &str) -> bool {
+    text.contains('*') || text.contains('?')
+}
+
+/// Whether one condition value narrows the statement to one account, organization or network.
+fn value_restricts(pinned: Pins, value: &str) -> bool {
+    match pinned {
+        Pins::Account => is_account(value),
+        // arn:<partition>:<service>:<region>:<account>:<resource>
+        Pins::ArnInAccount => value
+            .split(':')
+            .nth(4)
+            .is_some_and(|account| value.starts_with("arn:") && is_account(account)),
+        Pins::Organization => value
+            .split('/')
+            .next()
+            .is_some_and(|org| org.starts_with("o-") && org.len() > 2 && !has_wildcard(org)),
+        Pins::Network => !value.is_empty() && !has_wildcard(value),
+    }
+}
 
 /// The statements of a policy document: `Statement` may be one object or a list.
 pub fn statements(policy: &Value) -> Vec<&Value> {
@@ -59,23 +113,31 @@ fn is_allow(statement: &Value) -> bool {
     statement.get("Effect").and_then(Value::as_str) == Some("Allow")
 }
 
-/// True when a condition narrows the statement: a positive operator (not `…Not…`, not
-/// `…IfExists`) on a restricting key, with at least one value that is not a bare wildcard.
+/// True when a condition narrows the statement, by the rules IAM Access Analyzer applies to
+/// public access: a positive matching operator (`StringEquals`, `StringLike`, `ArnEquals`,
+/// `ArnLike` and their `ForAnyValue:` forms; not `Null`, not `…Not…`, not `…IfExists`, not
+/// `ForAllValues:`, which an empty request satisfies) on a restricting key, every value of which
+/// pins one account, organization or network (`arn:aws:iam::*:role/*` pins nothing).
 pub fn has_restricting_condition(statement: &Value) -> bool {
     let Some(Value::Object(operators)) = statement.get("Condition") else {
         return false;
     };
     operators.iter().any(|(operator, keys)| {
-        let positive = !operator.contains("Not") && !operator.ends_with("IfExists");
+        let lower = operator.to_ascii_lowercase();
+        let base = lower.strip_prefix("foranyvalue:").unwrap_or(&lower);
+        let matching = matches!(
+            base,
+            "stringequals" | "stringequalsignorecase" | "stringlike" | "arnequals" | "arnlike"
+        );
         let Value::Object(keys) = keys else {
             return false;
         };
-        positive
+        matching
             && keys.iter().any(|(key, values)| {
-                RESTRICTING_CONDITION_KEYS
-                    .iter()
-                    .any(|k| k.eq_ignore_ascii_case(key))
-                    && strings(values).iter().any(|v| !v.is_empty() && *v != "*")
+                let values = strings(values);
+                pins(key).is_some_and(|pinned| {
+                    !values.is_empty() && values.iter().all(|v| value_restricts(pinned, v))
+                })
             })
     })
 }
@@ -151,12 +213,22 @@ mod tests {
     #[test]
     fn a_restricting_condition_closes_a_public_principal() {
         for key in RESTRICTING_CONDITION_KEYS {
-            let condition = json!({"StringEquals": {key.to_lowercase(): "111122223333"}});
+            let value = match pins(key) {
+                Some(Pins::Account) => "111122223333",
+                Some(Pins::ArnInAccount) => "arn:aws:iam::111122223333:role/app",
+                Some(Pins::Organization) => "o-a1b2c3d4e5",
+                Some(Pins::Network) => "vpce-0123456789abcdef0",
+                None => panic!("{key} is listed but pins nothing"),
+            };
+            let condition = json!({"StringEquals": {key.to_lowercase(): value}});
             assert!(
                 public_statements(&allow(json!("*"), Some(condition))).is_empty(),
                 "{key}"
             );
         }
+        let role_pattern =
+            json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/app-*"}});
+        assert!(public_statements(&allow(json!("*"), Some(role_pattern))).is_empty());
         let via = json!({"StringEquals": {"kms:ViaService": ["ec2.us-east-1.amazonaws.com"], "kms:CallerAccount": "111122223333"}});
         assert!(public_statements(&allow(json!({"AWS": "*"}), Some(via))).is_empty());
     }
@@ -168,6 +240,14 @@ mod tests {
             json!({"StringEqualsIfExists": {"aws:SourceAccount": "111122223333"}}),
             json!({"StringLike": {"aws:PrincipalArn": "*"}}),
             json!({"Bool": {"aws:SecureTransport": "true"}}),
+            // The bypasses of the check before IAM Access Analyzer's rules:
+            json!({"Null": {"aws:PrincipalArn": "false"}}),
+            json!({"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/*"}}),
+            json!({"StringEquals": {"kms:ViaService": "rds.us-east-1.amazonaws.com"}}),
+            json!({"StringEquals": {"aws:PrincipalAccount": ["111122223333", "*"]}}),
+            json!({"StringLike": {"aws:PrincipalAccount": "1111222233*"}}),
+            json!({"ForAllValues:StringEquals": {"aws:PrincipalOrgPaths": "o-a1b2c3d4e5/*"}}),
+            json!({"StringLike": {"aws:PrincipalOrgID": "o-*"}}),
         ] {
             assert_eq!(
                 public_statements(&allow(json!("*"), Some(condition.clone()))),

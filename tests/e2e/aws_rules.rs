@@ -197,3 +197,38 @@ async fn a_detector_another_alarm_uses_survives_whatever_its_dimension_order() {
         "still used by theirs"
     );
 }
+
+/// Issue defect 5: conditions that restrict nothing (by IAM Access Analyzer's rules) no longer
+/// pass the public-policy check the provider and the auditor share.
+#[tokio::test]
+async fn a_key_policy_open_to_everyone_behind_a_hollow_condition_is_refused() {
+    let fx = Fixture::with(KmsProvider::new).await;
+    let root = format!("arn:aws:iam::{}:root", fx.account.id);
+    for hollow in [
+        json!({"Null": {"aws:PrincipalArn": "false"}}),
+        json!({"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/*"}}),
+        json!({"StringEquals": {"kms:ViaService": "rds.us-east-1.amazonaws.com"}}),
+    ] {
+        let policy = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*", "Condition": hollow}]});
+        let put = fx
+            .send(fx.events.create(
+                KEY,
+                "Open",
+                json!({"Environment": "dev", "KeyPolicy": policy}),
+            ))
+            .await;
+        assert_eq!(put.status(), "FAILED", "{hollow}");
+        assert!(
+            put.reason().contains("must not allow everyone")
+                && put.reason().contains("Statement[1]"),
+            "{hollow}: {}",
+            put.reason()
+        );
+    }
+    assert!(
+        KmsView::new(&fx.account.config).all_keys().await.is_empty(),
+        "no key made"
+    );
+}

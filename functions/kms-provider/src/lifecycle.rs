@@ -4,7 +4,7 @@
 
 use crate::grants;
 use crate::key::KeyProps;
-use crate::policy::{self, KeyContext, KeyPolicy};
+use crate::policy::{self, KeyContext, KeyPolicy, MAX_POLICY_BYTES};
 use crate::spec::{can_rotate, user_actions_for};
 use crate::store::{AliasHolder, KeyStore, is_gone, kms_tags};
 use aws_sdk_kms::types::{KeyMetadata, KeySpec, KeyState, KeyUsageType};
@@ -47,10 +47,9 @@ pub fn policy_document(props: &KeyProps, ctx: &KeyContext) -> Value {
     }
 }
 
-/// The longest key policy KMS accepts (CreateKey and PutKeyPolicy: `Policy`).
-pub const MAX_POLICY_BYTES: usize = 32_768;
-
-/// The policy to send, refused before any call when KMS would refuse it for its size.
+/// The policy to send, refused before any call when KMS would refuse it for its size (a
+/// `KeyPolicy` document is checked when it is decoded; a synthesized one only here, where the
+/// stack's account is known).
 fn checked_policy(
     store: &KeyStore,
     props: &KeyProps,
@@ -59,15 +58,10 @@ fn checked_policy(
     let policy = policy_document(props, ctx);
     let bytes = policy.to_string().len();
     if bytes > MAX_POLICY_BYTES {
-        let source = match props.policy {
-            KeyPolicy::Document(_) => "KeyPolicy",
-            KeyPolicy::Personas(_) => {
-                "the key policy built from KeyAdministrators, KeyUsers, ServicePrincipals and ViaServices"
-            }
-        };
         return Err(store.refused(format!(
-            "{source} is {bytes} bytes; KMS accepts at most {MAX_POLICY_BYTES}: name fewer \
-             principals (an IAM role per group of users), or give a shorter KeyPolicy"
+            "the key policy built from KeyAdministrators, KeyUsers, ServicePrincipals and \
+             ViaServices is {bytes} bytes; KMS accepts at most {MAX_POLICY_BYTES}: name fewer \
+             principals (an IAM role per group of users), or give a KeyPolicy"
         )));
     }
     Ok(policy)
