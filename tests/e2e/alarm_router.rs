@@ -405,14 +405,53 @@ async fn remediation_forces_a_new_deployment_only_when_enabled() {
         .send()
         .await
         .expect("task definition");
+    let opt_in = aws_sdk_ecs::types::Tag::builder()
+        .key("stackhand:remediate")
+        .value("ecs-force-new-deployment")
+        .build();
     ecs.create_service()
         .cluster("orders")
         .service_name("api")
         .task_definition("api")
         .desired_count(1)
+        .tags(opt_in)
         .send()
         .await
         .expect("service");
+    // A service that does not opt in, named by an alarm that asks for remediation.
+    ecs.create_service()
+        .cluster("orders")
+        .service_name("payments")
+        .task_definition("api")
+        .desired_count(1)
+        .send()
+        .await
+        .expect("service");
+    fx.put_alarm(
+        "payments-broken",
+        &[
+            ("stackhand:remediate", "ecs-force-new-deployment"),
+            ("stackhand:ecs-cluster", "orders"),
+            ("stackhand:ecs-service", "payments"),
+        ],
+    )
+    .await;
+    let deployment = |service: &'static str| {
+        let ecs = ecs.clone();
+        async move {
+            ecs.describe_services()
+                .cluster("orders")
+                .services(service)
+                .send()
+                .await
+                .expect("describe")
+                .services()[0]
+                .deployments()
+                .first()
+                .and_then(|d| d.id().map(str::to_owned))
+        }
+    };
+    let api_before = deployment("api").await;
     fx.put_alarm(
         "api-broken",
         &[
@@ -450,10 +489,49 @@ async fn remediation_forces_a_new_deployment_only_when_enabled() {
         json!({"action": "ecs-force-new-deployment", "cluster": "orders", "service": "api", "done": true,
         "detail": "forced a new deployment of service api in cluster orders"})
     );
+    let api_after = deployment("api").await;
+    assert_ne!(
+        api_after, api_before,
+        "a new deployment of the service exists"
+    );
     let received = fx.received(&fx.alerts_queue).await;
     assert!(received.iter().any(|m| {
         m.1.contains("Remediation: forced a new deployment of service api in cluster orders")
     }));
+
+    // The same event delivered again (Lambda retries after a failed Publish): no second deployment.
+    let again = on
+        .handle(fx.event("metric-alarm.json", "api-broken"))
+        .await
+        .expect("routed");
+    assert!(
+        again["remediation"]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("already forced a new deployment"),
+        "{again}"
+    );
+    assert_eq!(
+        deployment("api").await,
+        api_after,
+        "deployed once per alarm change"
+    );
+
+    // A service that does not carry the opt-in tag itself is never redeployed.
+    let payments_before = deployment("payments").await;
+    let refused = on
+        .handle(fx.event("metric-alarm.json", "payments-broken"))
+        .await
+        .expect("routed");
+    assert_eq!(refused["remediation"]["done"], false);
+    assert!(
+        refused["remediation"]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("does not opt in"),
+        "{refused}"
+    );
+    assert_eq!(deployment("payments").await, payments_before);
     // An OK never remediates.
     let ok = on
         .handle(fx.event("metric-ok.json", "api-broken"))
