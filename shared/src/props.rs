@@ -127,6 +127,9 @@ pub struct Props {
     prefix: String,
     remaining: Map<String, Value>,
     known: Vec<&'static str>,
+    /// For a Delete of properties an older release accepted: value rules (and unknown
+    /// properties) are not checked, only types, so what the stack owns can still be deleted.
+    lenient: bool,
 }
 
 impl Props {
@@ -151,7 +154,24 @@ impl Props {
             prefix: String::new(),
             remaining,
             known: Vec::new(),
+            lenient: false,
         })
+    }
+
+    /// As [`Props::new`], but checking only what a Delete needs (see `lenient`).
+    pub fn lenient(resource_type: &'static str, properties: &Value) -> Result<Self, PropertyError> {
+        let mut props = Props::new(resource_type, properties)?;
+        props.lenient = true;
+        Ok(props)
+    }
+
+    /// A value rule that a release tightened: an error, except when decoding leniently.
+    pub fn rule(&self, holds: bool, property: &str, problem: Problem) -> Result<(), PropertyError> {
+        if holds || self.lenient {
+            Ok(())
+        } else {
+            Err(self.error(property, problem))
+        }
     }
 
     /// A list of objects, each decoded with its own `Props` whose errors name the element,
@@ -176,6 +196,7 @@ impl Props {
                     prefix: format!("{}{name}[{index}].", self.prefix),
                     remaining: map,
                     known: Vec::new(),
+                    lenient: self.lenient,
                 }),
                 other => Err(self.wrong_type(name, EXPECTED, &other)),
             })
@@ -246,7 +267,7 @@ impl Props {
         valid: impl Fn(&str) -> bool,
     ) -> Result<Option<String>, PropertyError> {
         match self.optional_string(name)? {
-            Some(text) if !valid(&text) => Err(self.error(
+            Some(text) if !self.lenient && !valid(&text) => Err(self.error(
                 name,
                 Problem::Invalid {
                     rule: rule.to_owned(),
@@ -265,7 +286,7 @@ impl Props {
         valid: impl Fn(&str) -> bool,
     ) -> Result<String, PropertyError> {
         let text = self.required_string(name)?;
-        if valid(&text) {
+        if self.lenient || valid(&text) {
             Ok(text)
         } else {
             Err(self.error(
@@ -399,8 +420,9 @@ impl Props {
                 ));
             }
             // AWS reserves `aws:` in any letter case.
-            if key.to_ascii_lowercase().starts_with("aws:")
-                || key.starts_with(crate::cfn::TAG_PREFIX)
+            if !self.lenient
+                && (key.to_ascii_lowercase().starts_with("aws:")
+                    || key.starts_with(crate::cfn::TAG_PREFIX))
             {
                 return Err(self.error(
                     NAME,
@@ -418,7 +440,7 @@ impl Props {
                 value,
             });
         }
-        if tags.len() > MAX_USER_TAGS {
+        if tags.len() > MAX_USER_TAGS && !self.lenient {
             return Err(self.error(
                 NAME,
                 Problem::Invalid {
@@ -437,6 +459,9 @@ impl Props {
 
     /// Fails on the first property that no decoder took.
     pub fn finish(self) -> Result<(), PropertyError> {
+        if self.lenient {
+            return Ok(());
+        }
         let unknown = self
             .remaining
             .keys()

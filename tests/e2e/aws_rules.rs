@@ -232,3 +232,50 @@ async fn a_key_policy_open_to_everyone_behind_a_hollow_condition_is_refused() {
         "no key made"
     );
 }
+
+/// Issue defect 9: a Delete must not depend on today's validation. A group made by a release
+/// that allowed 42 user tags (today: 40) is still deleted with its stack; an Update is refused.
+#[tokio::test]
+async fn a_delete_under_rules_tightened_since_still_deletes() {
+    let fx = Fixture::new().await;
+    let stack = fx.events.stack_id.clone();
+    let mut create = fx
+        .logs
+        .create_log_group()
+        .log_group_name("/older/api")
+        .tags("stackhand:stack-id", &stack)
+        .tags("stackhand:logical-id", "Logs")
+        .tags("stackhand:request-id", "r-older");
+    let mut tags = Vec::new();
+    for i in 0..42 {
+        create = create.tags(format!("k{i:02}"), "v");
+        tags.push(json!({"Key": format!("k{i:02}"), "Value": "v"}));
+    }
+    create.send().await.expect("group");
+    let props = json!({"Environment": "dev", "LogGroupName": "/older/api", "Tags": tags});
+    let put = fx
+        .send(fx.events.update(
+            "Custom::LogGroup",
+            "Logs",
+            "/older/api",
+            props.clone(),
+            props.clone(),
+        ))
+        .await;
+    assert_eq!(put.status(), "FAILED");
+    assert!(
+        put.reason().contains("Tags may hold at most 40 tags"),
+        "{}",
+        put.reason()
+    );
+    ok(&fx
+        .send(
+            fx.events
+                .delete("Custom::LogGroup", "Logs", "/older/api", props),
+        )
+        .await);
+    assert!(
+        fx.group("/older/api").await.is_none(),
+        "deleted with its stack"
+    );
+}

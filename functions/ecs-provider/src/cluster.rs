@@ -141,21 +141,26 @@ pub fn decode(props: &mut Props) -> Result<ClusterProps, PropertyError> {
                     },
                 ));
             }
-            if let Some(twice) = list
+            let twice = list
                 .iter()
                 .enumerate()
                 .find(|(i, p)| list[..*i].contains(p))
-                .map(|(_, p)| p)
-            {
-                return Err(props.error(
-                    "CapacityProviders",
-                    Problem::Invalid {
-                        rule: "must name each capacity provider once".to_owned(),
-                        got: format!("\"{twice}\" more than once"),
-                    },
-                ));
+                .map(|(_, p)| p.clone());
+            props.rule(
+                twice.is_none(),
+                "CapacityProviders",
+                Problem::Invalid {
+                    rule: "must name each capacity provider once".to_owned(),
+                    got: format!("\"{}\" more than once", twice.unwrap_or_default()),
+                },
+            )?;
+            let mut unique: Vec<String> = Vec::new();
+            for provider in list {
+                if !unique.contains(&provider) {
+                    unique.push(provider);
+                }
             }
-            list
+            unique
         }
         None => CAPACITY_PROVIDERS.iter().map(|p| (*p).to_owned()).collect(),
     };

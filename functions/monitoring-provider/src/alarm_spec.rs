@@ -59,19 +59,19 @@ fn check_evaluation_window(
         } else {
             MAX_WINDOW
         };
-        if window > limit {
-            let (span, of) = if period < 3600 {
-                ("1 day (86,400 s)", "periods under an hour")
-            } else {
-                ("7 days (604,800 s)", "periods of an hour or more")
-            };
-            return Err(invalid(
-                props,
-                "EvaluationPeriods",
-                format!("times Period ({period} s) must be at most {span} for {of}"),
-                format!("{evaluation_periods}, a window of {window} s"),
-            ));
-        }
+        let (span, of) = if period < 3600 {
+            ("1 day (86,400 s)", "periods under an hour")
+        } else {
+            ("7 days (604,800 s)", "periods of an hour or more")
+        };
+        props.rule(
+            window <= limit,
+            "EvaluationPeriods",
+            Problem::Invalid {
+                rule: format!("times Period ({period} s) must be at most {span} for {of}"),
+                got: format!("{evaluation_periods}, a window of {window} s"),
+            },
+        )?;
     }
     Ok(())
 }

@@ -51,15 +51,14 @@ pub fn decode(props: &mut Props) -> Result<LogGroupProps, PropertyError> {
     let log_group_name =
         props.required_valid_string("LogGroupName", LOG_GROUP_NAME_RULE, is_log_group_name)?;
     // AWS keeps names starting `aws/` for its own services.
-    if log_group_name.starts_with("aws/") {
-        return Err(props.error(
-            "LogGroupName",
-            Problem::Invalid {
-                rule: "must not start with aws/ (reserved for AWS services)".to_owned(),
-                got: format!("\"{log_group_name}\""),
-            },
-        ));
-    }
+    props.rule(
+        !log_group_name.starts_with("aws/"),
+        "LogGroupName",
+        Problem::Invalid {
+            rule: "must not start with aws/ (reserved for AWS services)".to_owned(),
+            got: format!("\"{log_group_name}\""),
+        },
+    )?;
     let retention_in_days = match props.optional_int("RetentionInDays")? {
         Some(days) if !RETENTION_DAYS.contains(&days) => {
             return Err(props.error(

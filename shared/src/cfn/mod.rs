@@ -217,11 +217,27 @@ pub fn decode_properties<R: CustomResource>(
 }
 
 /// Decodes the request's properties and calls the matching lifecycle method.
+/// Decodes only what a Delete needs: types, not the value rules a newer release may have
+/// tightened, so a stack made under older rules can still be deleted.
+fn decode_for_delete<R: CustomResource>(
+    properties: &Value,
+) -> Result<R::Properties, PropertyError> {
+    let mut props = Props::lenient(R::RESOURCE_TYPE, properties)?;
+    R::decode(&mut props)
+}
+
 pub async fn serve<R: CustomResource>(
     resource: &R,
     request: &Request,
 ) -> Result<Outcome, ResourceError> {
-    let props = decode_properties::<R>(&request.properties)?;
+    let props = match decode_properties::<R>(&request.properties) {
+        Ok(props) => props,
+        Err(err) if request.request_type == RequestType::Delete => {
+            tracing::warn!(error = %err, "the properties no longer pass today's rules; deleting by the rules they were made under");
+            decode_for_delete::<R>(&request.properties).map_err(|_| err)?
+        }
+        Err(err) => return Err(err.into()),
+    };
     let physical_id = request.physical_resource_id.as_deref().unwrap_or_default();
     if let Some(failed_request_id) = physical_id.strip_prefix(FAILED_CREATE_PREFIX) {
         let failed = Request {
