@@ -386,6 +386,13 @@ class StrictRulesTest(Emulator):
         kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
         self.assertEqual(self.code_of(lambda: kms.disable_key_rotation(KeyId=key)), "KMSInvalidStateException")
 
+    def test_on_demand_rotations_stop_at_the_quota(self) -> None:
+        kms = self.client("kms")
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        for _ in range(25):
+            kms.rotate_key_on_demand(KeyId=key)
+        self.assertEqual(self.code_of(lambda: kms.rotate_key_on_demand(KeyId=key)), "LimitExceededException")
+
     def test_kms_tags_are_limited_and_aws_is_reserved(self) -> None:
         kms = self.client("kms")
         many = [{"TagKey": f"k{i}", "TagValue": "v"} for i in range(51)]

@@ -32,7 +32,11 @@ impl RotatorSettings {
                     365,
                     plan::ROTATION_PERIOD_DAYS,
                 )? as i32,
-                max_on_demand_rotations: env.int("MAX_ON_DEMAND_ROTATIONS", 25, 0..=1000)? as usize,
+                max_on_demand_rotations: env.int(
+                    "MAX_ON_DEMAND_ROTATIONS",
+                    plan::KMS_ON_DEMAND_QUOTA as i64,
+                    0..=plan::KMS_ON_DEMAND_QUOTA as i64,
+                )? as usize,
             },
             concurrency: env.int("CONCURRENCY", 8, 1..=64)? as usize,
         })
@@ -185,14 +189,31 @@ impl KeyRotator {
                     plan::on_demand(key_id, every_days, history, now, self.settings.limits)
                 {
                     if !dry_run && action.action == ActionKind::RotatedOnDemand {
-                        self.kms
-                            .rotate_key_on_demand()
-                            .key_id(key_id)
-                            .send()
-                            .await
-                            .map_err(|e| KmsCallError::new("RotateKeyOnDemand", key_id, &e))?;
+                        let rotated = self.kms.rotate_key_on_demand().key_id(key_id).send().await;
+                        match rotated {
+                            Ok(_) => actions.push(action),
+                            // The quota KMS keeps per key, whatever ListKeyRotations showed.
+                            Err(err)
+                                if err
+                                    .as_service_error()
+                                    .is_some_and(|e| e.is_limit_exceeded_exception()) =>
+                            {
+                                actions.push(Action::new(
+                                    key_id,
+                                    ActionKind::Skipped,
+                                    format!(
+                                        "due, but KMS refuses more on-demand rotations of this key (its quota per key is used up: {})",
+                                        shared::error::describe_aws_error(&err)
+                                    ),
+                                ));
+                            }
+                            Err(err) => {
+                                return Err(KmsCallError::new("RotateKeyOnDemand", key_id, &err));
+                            }
+                        }
+                    } else {
+                        actions.push(action);
                     }
-                    actions.push(action);
                 }
             }
         }

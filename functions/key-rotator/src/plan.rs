@@ -16,6 +16,11 @@ pub struct Limits {
     pub max_on_demand_rotations: usize,
 }
 
+/// On-demand rotations KMS allows per key, a quota it does not let anyone raise (KMS Developer
+/// Guide, "Perform on-demand key rotation": 25 since 2025, 10 before). The rotator counts the
+/// key's ON_DEMAND rotations in ListKeyRotations and still handles KMS's LimitExceededException.
+pub const KMS_ON_DEMAND_QUOTA: usize = 25;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActionKind {

@@ -22,6 +22,8 @@ MAX_KEY_POLICY = 32768
 # (EvaluationPeriods: a day of periods under an hour, seven days otherwise)
 MAX_WINDOW_SHORT_PERIODS = 86400
 MAX_WINDOW = 604800
+# https://docs.aws.amazon.com/kms/latest/developerguide/rotating-keys-on-demand.html (25 a key)
+ON_DEMAND_ROTATIONS = 25
 # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
 RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
@@ -72,6 +74,17 @@ def _kms_tags_checked(self: KmsBackend, key_id: str, new_keys: list[str]) -> Non
 def _install_kms() -> None:
     for operation in _NEEDS_ENABLED_KEY:
         setattr(KmsBackend, operation, _require_enabled(getattr(KmsBackend, operation), operation))
+
+    rotate_key_on_demand = KmsBackend.rotate_key_on_demand
+
+    def strict_rotate_key_on_demand(self, key_id: str) -> str:
+        key = self.keys.get(self.get_key_id(key_id))
+        used = sum(1 for r in getattr(key, "rotations", []) if r.get("RotationType") == "ON_DEMAND")
+        if used >= ON_DEMAND_ROTATIONS:
+            raise KmsError("LimitExceededException", f"{key.arn} has used its {ON_DEMAND_ROTATIONS} on-demand rotations.")
+        return rotate_key_on_demand(self, key_id)
+
+    KmsBackend.rotate_key_on_demand = strict_rotate_key_on_demand
 
     create_key = KmsBackend.create_key
 
