@@ -279,3 +279,41 @@ async fn a_delete_under_rules_tightened_since_still_deletes() {
         "deleted with its stack"
     );
 }
+
+/// Issue defect 2: a replica's policy names its own Region, and an Update reaches every replica:
+/// removing a user, a new description or `Enabled: false` leaves no replica behind.
+#[tokio::test]
+async fn replicas_follow_the_primary_each_with_its_own_region() {
+    let fx = Fixture::with(KmsProvider::new).await;
+    let account = fx.account.id.clone();
+    let eu = KmsView {
+        kms: aws_sdk_kms::Client::from_conf(
+            aws_sdk_kms::config::Builder::from(&fx.account.config)
+                .region(aws_sdk_kms::config::Region::new("eu-west-1"))
+                .build(),
+        ),
+    };
+    let v1 = json!({"Environment": "dev", "Description": "orders", "MultiRegion": true, "ReplicaRegions": ["eu-west-1"],
+        "KeyUsers": [role(&account, "app"), role(&account, "batch")], "ViaServices": ["rds"]});
+    let put = fx.send(fx.events.create(KEY, "Global", v1.clone())).await;
+    ok(&put);
+    let key_id = put.physical_id().to_owned();
+    let policy = eu.policy(&key_id).await.to_string();
+    assert!(policy.contains("rds.eu-west-1.amazonaws.com"), "{policy}");
+    assert!(!policy.contains("rds.us-east-1.amazonaws.com"), "{policy}");
+
+    let v2 = json!({"Environment": "dev", "Description": "orders v2", "MultiRegion": true, "ReplicaRegions": ["eu-west-1"],
+        "KeyUsers": [role(&account, "app")], "ViaServices": ["rds"], "Enabled": false});
+    ok(&fx
+        .send(fx.events.update(KEY, "Global", &key_id, v1, v2))
+        .await);
+    let replica = eu.key(&key_id).await;
+    assert_eq!(replica.description(), Some("orders v2"));
+    assert_eq!(replica.key_state(), Some(&KeyState::Disabled));
+    let policy = eu.policy(&key_id).await.to_string();
+    assert!(
+        !policy.contains("role/batch"),
+        "the removed user is gone from the replica: {policy}"
+    );
+    assert!(policy.contains("role/app"), "{policy}");
+}

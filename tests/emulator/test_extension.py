@@ -429,3 +429,17 @@ class StrictRulesTest(Emulator):
         logs.create_log_group(logGroupName="/strict/retention")
         self.assertEqual(self.code_of(lambda: logs.put_retention_policy(logGroupName="/strict/retention", retentionInDays=8)), "InvalidParameterException")
         logs.put_retention_policy(logGroupName="/strict/retention", retentionInDays=14)
+
+
+class KmsReplicasTest(Emulator):
+    def test_a_replica_keeps_its_own_policy_description_and_tags(self) -> None:
+        kms = self.client("kms")
+        key = kms.create_key(MultiRegion=True, Description="primary")["KeyMetadata"]["KeyId"]
+        policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Sid": "Replica", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}]})
+        out = kms.replicate_key(KeyId=key, ReplicaRegion="eu-west-1", Policy=policy, Description="replica", Tags=[{"TagKey": "team", "TagValue": "eu"}])
+        self.assertEqual(json.loads(out["ReplicaPolicy"])["Statement"][0]["Sid"], "Replica")
+        eu = boto3.client("kms", endpoint_url=self.endpoint, region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.assertEqual(eu.describe_key(KeyId=key)["KeyMetadata"]["Description"], "replica")
+        self.assertEqual(json.loads(eu.get_key_policy(KeyId=key, PolicyName="default")["Policy"])["Statement"][0]["Sid"], "Replica")
+        self.assertEqual(eu.list_resource_tags(KeyId=key)["Tags"], [{"TagKey": "team", "TagValue": "eu"}])
+        self.assertEqual(kms.describe_key(KeyId=key)["KeyMetadata"]["Description"], "primary")

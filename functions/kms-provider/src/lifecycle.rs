@@ -181,6 +181,16 @@ pub async fn create(
     }
     if !props.enabled {
         disable(store, &key_id).await?;
+        // Replicas are enabled on their own; a disabled key is disabled in every Region.
+        for region in &props.replica_regions {
+            store
+                .in_region(region)
+                .disable_key()
+                .key_id(&key_id)
+                .send()
+                .await
+                .map_err(|e| store.err("DisableKey", &format!("{key_id} in {region}"), &e))?;
+        }
     }
     Ok(KeyOutcome {
         arn: metadata.arn().unwrap_or_default().to_owned(),
@@ -189,6 +199,15 @@ pub async fn create(
         rotation_enabled: props.rotation_period_days.is_some(),
         replica_arns,
     })
+}
+
+/// The context a replica's policy is built with: its own Region (`kms:ViaService` names
+/// `rds.<replica-region>`, not the primary's).
+fn in_region(ctx: &KeyContext, region: &str) -> KeyContext {
+    KeyContext {
+        region: region.to_owned(),
+        ..ctx.clone()
+    }
 }
 
 async fn replicate(
@@ -205,7 +224,7 @@ async fn replicate(
         .key_id(key_id)
         .replica_region(region)
         .description(&props.description)
-        .policy(policy_document(props, ctx).to_string())
+        .policy(checked_policy(store, props, &in_region(ctx, region))?.to_string())
         .set_tags(Some(kms_tags(tags)))
         .send()
         .await
@@ -517,7 +536,10 @@ async fn reconcile_replicas(
     let mut arns = Vec::new();
     for region in &new.replica_regions {
         match existing.iter().find(|(r, _)| r == region) {
-            Some((_, arn)) => arns.push(arn.clone()),
+            Some((_, arn)) => {
+                keep_replica_in_step(store, key_id, region, new, ctx).await?;
+                arns.push(arn.clone());
+            }
             None => {
                 let mut tags = wanted_tags(new);
                 tags.extend(
@@ -539,6 +561,78 @@ async fn reconcile_replicas(
         retire_replica(store, key_id, region, new).await?;
     }
     Ok(arns)
+}
+
+/// A replica has its own description, policy and enabled state: each follows the primary's
+/// properties (its policy with its own Region's context), so removing a user or disabling the
+/// key takes effect in every Region.
+async fn keep_replica_in_step(
+    store: &KeyStore,
+    key_id: &str,
+    region: &str,
+    props: &KeyProps,
+    ctx: &KeyContext,
+) -> Result<(), ResourceError> {
+    let client = store.in_region(region);
+    let target = format!("{key_id} in {region}");
+    let live = client
+        .describe_key()
+        .key_id(key_id)
+        .send()
+        .await
+        .map_err(|e| store.err("DescribeKey", &target, &e))?
+        .key_metadata;
+    let Some(live) = live else {
+        return Ok(());
+    };
+    if live.description().unwrap_or_default() != props.description {
+        client
+            .update_key_description()
+            .key_id(key_id)
+            .description(&props.description)
+            .send()
+            .await
+            .map_err(|e| store.err("UpdateKeyDescription", &target, &e))?;
+    }
+    let wanted = checked_policy(store, props, &in_region(ctx, region))?;
+    let policy = client
+        .get_key_policy()
+        .key_id(key_id)
+        .policy_name("default")
+        .send()
+        .await
+        .map_err(|e| store.err("GetKeyPolicy", &target, &e))?;
+    let current: Option<Value> = policy.policy().and_then(|p| serde_json::from_str(p).ok());
+    if current.as_ref() != Some(&wanted) {
+        client
+            .put_key_policy()
+            .key_id(key_id)
+            .policy_name("default")
+            .policy(wanted.to_string())
+            .send()
+            .await
+            .map_err(|e| store.err("PutKeyPolicy", &target, &e))?;
+    }
+    match (live.key_state(), props.enabled) {
+        (Some(KeyState::Disabled), true) => {
+            client
+                .enable_key()
+                .key_id(key_id)
+                .send()
+                .await
+                .map_err(|e| store.err("EnableKey", &target, &e))?;
+        }
+        (Some(KeyState::Enabled), false) => {
+            client
+                .disable_key()
+                .key_id(key_id)
+                .send()
+                .await
+                .map_err(|e| store.err("DisableKey", &target, &e))?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 async fn retire_replica(
