@@ -317,3 +317,31 @@ async fn replicas_follow_the_primary_each_with_its_own_region() {
     );
     assert!(policy.contains("role/app"), "{policy}");
 }
+
+/// Issue defect 8: a stack in another account than the provider's (a cross-account
+/// ServiceToken) is refused before a key is made with a policy naming the wrong account.
+#[tokio::test]
+async fn a_stack_in_another_account_is_refused_before_any_key_is_made() {
+    let fx = Fixture::with(KmsProvider::new).await;
+    let elsewhere = e2e::CfnEvents::new(
+        "arn:aws:cloudformation:us-east-1:111122223333:stack/shared/0f0e0d0c".to_owned(),
+        fx.listener.clone(),
+    );
+    let put = fx
+        .send(elsewhere.create(
+            KEY,
+            "Key",
+            json!({"Environment": "dev", "Aliases": ["cross"]}),
+        ))
+        .await;
+    assert_eq!(put.status(), "FAILED");
+    assert!(
+        put.reason().contains(&format!(
+            "the stack is in account 111122223333 but kms-provider makes keys in account {}",
+            fx.account.id
+        )),
+        "{}",
+        put.reason()
+    );
+    assert!(KmsView::new(&fx.account.config).all_keys().await.is_empty());
+}

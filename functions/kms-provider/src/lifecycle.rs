@@ -107,6 +107,7 @@ pub async fn create(
 ) -> Result<KeyOutcome, ResourceError> {
     let ctx = context(store, request)?;
     check_regions(store, props, &ctx)?;
+    store.check_account(&ctx.account).await?;
     let policy = checked_policy(store, props, &ctx)?;
     let mut holders = Vec::with_capacity(props.aliases.len());
     for alias in &props.aliases {
@@ -267,6 +268,7 @@ pub async fn reconcile(
 ) -> Result<KeyOutcome, ResourceError> {
     let ctx = context(store, request)?;
     check_regions(store, new, &ctx)?;
+    store.check_account(&ctx.account).await?;
     let Some(mut live) = store.describe(key_id).await? else {
         return Err(store.refused(format!(
             "key {key_id} no longer exists; remove the resource from the stack and create it again"

@@ -19,6 +19,9 @@ pub struct KeyStore {
     pub kms: Client,
     config: SdkConfig,
     pub resource_type: &'static str,
+    sts: aws_sdk_sts::Client,
+    /// The account this function's credentials make keys in, read once.
+    own_account: std::sync::Arc<tokio::sync::OnceCell<String>>,
 }
 
 /// Who holds an alias that a key wants.
@@ -50,6 +53,8 @@ impl KeyStore {
             kms: Client::new(config),
             config: config.clone(),
             resource_type,
+            sts: aws_sdk_sts::Client::new(config),
+            own_account: Default::default(),
         }
     }
 
@@ -62,6 +67,31 @@ impl KeyStore {
 
     pub fn refused(&self, message: impl Into<String>) -> ResourceError {
         ResourceError::refused(self.resource_type, message)
+    }
+
+    /// Fails when the stack is in another account than the one this function makes keys in
+    /// (a cross-account ServiceToken): the key would be made here with a policy naming the
+    /// stack's account root, which KMS refuses as a lockout.
+    pub async fn check_account(&self, stack_account: &str) -> Result<(), ResourceError> {
+        let own = self
+            .own_account
+            .get_or_try_init(|| async {
+                self.sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map(|out| out.account.unwrap_or_default())
+                    .map_err(|e| self.err("GetCallerIdentity", "this function's account", &e))
+            })
+            .await?;
+        if !own.is_empty() && own != stack_account {
+            return Err(self.refused(format!(
+                "the stack is in account {stack_account} but kms-provider makes keys in account \
+                 {own}: a key's policy must name the account that holds it. Deploy stackhand in \
+                 {stack_account} and use its ServiceToken, or create the key in a stack of {own}"
+            )));
+        }
+        Ok(())
     }
 
     /// A client for a replica's Region; same credentials and endpoint.
