@@ -345,3 +345,131 @@ async fn a_stack_in_another_account_is_refused_before_any_key_is_made() {
     );
     assert!(KmsView::new(&fx.account.config).all_keys().await.is_empty());
 }
+
+/// Proof that was missing: the rotation period KMS stores, read back after a Create and an
+/// Update (the emulator now keeps it, as KMS does).
+#[tokio::test]
+async fn the_rotation_period_is_what_kms_stores_after_create_and_update() {
+    let fx = Fixture::with(KmsProvider::new).await;
+    let kms = KmsView::new(&fx.account.config);
+    let v1 = json!({"Environment": "dev", "RotationPeriodInDays": 180});
+    let put = fx.send(fx.events.create(KEY, "Key", v1.clone())).await;
+    ok(&put);
+    let key_id = put.physical_id().to_owned();
+    let period = |kms: &KmsView, key_id: String| {
+        let kms = kms.kms.clone();
+        async move {
+            kms.get_key_rotation_status()
+                .key_id(key_id)
+                .send()
+                .await
+                .expect("status")
+                .rotation_period_in_days()
+        }
+    };
+    assert_eq!(period(&kms, key_id.clone()).await, Some(180));
+    let v2 = json!({"Environment": "dev", "RotationPeriodInDays": 730});
+    ok(&fx.send(fx.events.update(KEY, "Key", &key_id, v1, v2)).await);
+    assert_eq!(period(&kms, key_id).await, Some(730));
+}
+
+/// Proof that was missing: the policy KMS stores for the ServicePrincipals and ViaServices
+/// personas, statement by statement.
+#[tokio::test]
+async fn persona_policies_are_stored_statement_by_statement() {
+    let fx = Fixture::with(KmsProvider::new).await;
+    let kms = KmsView::new(&fx.account.config);
+    let account = fx.account.id.clone();
+    let props = json!({"Environment": "dev", "KeyAdministrators": [role(&account, "admin")],
+        "KeyUsers": [role(&account, "app")], "ViaServices": ["rds", "s3.us-east-1.amazonaws.com"],
+        "ServicePrincipals": ["logs.us-east-1.amazonaws.com"]});
+    let put = fx.send(fx.events.create(KEY, "Key", props)).await;
+    ok(&put);
+    let policy = kms.policy(put.physical_id()).await;
+    let statements = policy["Statement"].as_array().expect("statements");
+    let sids: Vec<&str> = statements
+        .iter()
+        .filter_map(|s| s["Sid"].as_str())
+        .collect();
+    assert_eq!(
+        sids,
+        [
+            "AccountRootKeepsAccess",
+            "KeyAdministrators",
+            "KeyUsers",
+            "KeyUsersGrantForAwsResources",
+            "ServicePrincipals"
+        ]
+    );
+    let by_sid = |sid: &str| {
+        statements
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .expect(sid)
+            .clone()
+    };
+    assert_eq!(
+        by_sid("AccountRootKeepsAccess")["Principal"]["AWS"],
+        format!("arn:aws:iam::{account}:root")
+    );
+    assert_eq!(
+        by_sid("KeyAdministrators")["Principal"]["AWS"],
+        json!([role(&account, "admin")])
+    );
+    let via = json!({"kms:ViaService": ["rds.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.com"], "kms:CallerAccount": account});
+    let users = by_sid("KeyUsers");
+    assert_eq!(users["Principal"]["AWS"], json!([role(&account, "app")]));
+    assert_eq!(users["Condition"]["StringEquals"], via);
+    let grants = by_sid("KeyUsersGrantForAwsResources");
+    assert_eq!(grants["Condition"]["StringEquals"], via);
+    assert_eq!(
+        grants["Condition"]["Bool"]["kms:GrantIsForAWSResource"],
+        "true"
+    );
+    let services = by_sid("ServicePrincipals");
+    assert_eq!(
+        services["Principal"]["Service"],
+        json!(["logs.us-east-1.amazonaws.com"])
+    );
+    assert_eq!(
+        services["Condition"]["StringEquals"]["aws:SourceAccount"],
+        account
+    );
+    assert!(shared::key_policy::public_statements(&policy).is_empty());
+}
+
+/// Proof that was missing: the uat key set (four keys, a 30-day window, retained on Delete).
+#[tokio::test]
+async fn the_uat_key_set_makes_four_keys_and_keeps_them() {
+    let fx = Fixture::with(KmsProvider::new).await;
+    let kms = KmsView::new(&fx.account.config);
+    let props = json!({"Environment": "uat", "Prefix": "shop"});
+    let put = fx
+        .send(fx.events.create("Custom::KmsKeySet", "Keys", props.clone()))
+        .await;
+    ok(&put);
+    assert_eq!(put.data("KeyCount"), "4");
+    let ids: Vec<String> = ["Main", "Rds", "S3", "Ebs"]
+        .iter()
+        .map(|s| put.data(&format!("{s}KeyId")).to_owned())
+        .collect();
+    for id in &ids {
+        assert!(kms.rotation_enabled(id).await, "{id}");
+        assert_eq!(
+            kms.tags(id)
+                .await
+                .get("stackhand:environment")
+                .map(String::as_str),
+            Some("uat")
+        );
+    }
+    ok(&fx
+        .send(
+            fx.events
+                .delete("Custom::KmsKeySet", "Keys", "keyset/shop", props),
+        )
+        .await);
+    for id in &ids {
+        assert_eq!(kms.state(id).await, KeyState::Enabled, "uat keeps its keys");
+    }
+}

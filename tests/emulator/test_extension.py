@@ -443,3 +443,21 @@ class KmsReplicasTest(Emulator):
         self.assertEqual(json.loads(eu.get_key_policy(KeyId=key, PolicyName="default")["Policy"])["Statement"][0]["Sid"], "Replica")
         self.assertEqual(eu.list_resource_tags(KeyId=key)["Tags"], [{"TagKey": "team", "TagValue": "eu"}])
         self.assertEqual(kms.describe_key(KeyId=key)["KeyMetadata"]["Description"], "primary")
+
+
+class KmsRotationTest(Emulator):
+    def test_the_rotation_period_is_kept_and_answered(self) -> None:
+        kms = self.client("kms")
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        self.assertNotIn("RotationPeriodInDays", kms.get_key_rotation_status(KeyId=key))
+        kms.enable_key_rotation(KeyId=key, RotationPeriodInDays=180)
+        self.assertEqual(kms.get_key_rotation_status(KeyId=key)["RotationPeriodInDays"], 180)
+        kms.enable_key_rotation(KeyId=key)
+        self.assertEqual(kms.get_key_rotation_status(KeyId=key)["RotationPeriodInDays"], 365)
+        from botocore.config import Config
+
+        unchecked = boto3.client("kms", endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                                 aws_secret_access_key="testing", config=Config(parameter_validation=False))
+        with self.assertRaises(ClientError) as caught:
+            unchecked.enable_key_rotation(KeyId=key, RotationPeriodInDays=30)
+        self.assertEqual(caught.exception.response["Error"]["Code"], "ValidationException")
