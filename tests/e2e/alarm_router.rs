@@ -532,6 +532,45 @@ async fn remediation_forces_a_new_deployment_only_when_enabled() {
         "{refused}"
     );
     assert_eq!(deployment("payments").await, payments_before);
+
+    // Not while the alarm flaps: the third change in the window gets the notice, no deployment.
+    fx.put_alarm(
+        "api-flappy",
+        &[
+            ("stackhand:remediate", "ecs-force-new-deployment"),
+            ("stackhand:ecs-cluster", "orders"),
+            ("stackhand:ecs-service", "api"),
+        ],
+    )
+    .await;
+    for state in [StateValue::Alarm, StateValue::Ok, StateValue::Alarm] {
+        fx.set_state("api-flappy", state).await;
+    }
+    let flapping = fx.router(RouterSettings {
+        remediation_enabled: true,
+        noise: NoiseSettings {
+            flap_threshold: 2,
+            ..fx.settings(Environment::Prod).noise
+        },
+        ..fx.settings(Environment::Prod)
+    });
+    let output = flapping
+        .handle(fx.event("metric-alarm.json", "api-flappy"))
+        .await
+        .expect("routed");
+    assert_eq!(output["remediation"]["done"], false, "{output}");
+    assert!(
+        output["remediation"]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("flapping"),
+        "{output}"
+    );
+    assert_eq!(
+        deployment("api").await,
+        api_after,
+        "no deployment while flapping"
+    );
     // An OK never remediates.
     let ok = on
         .handle(fx.event("metric-ok.json", "api-broken"))
