@@ -12,6 +12,7 @@ pub mod key_tags;
 #[cfg(feature = "kms")]
 pub mod kms_scan;
 pub mod logging;
+pub mod pace;
 pub mod profile;
 pub mod props;
 pub mod schedule;

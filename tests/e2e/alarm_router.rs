@@ -47,6 +47,8 @@ impl Fixture {
             topics.push(topic);
             queues.push(queue);
         }
+        // About routing, not quotas: the storm under CloudWatch's quotas is its own test.
+        account.raise_alarm_quotas(10).await;
         Fixture {
             cloudwatch: aws_sdk_cloudwatch::Client::new(&account.config),
             sqs,

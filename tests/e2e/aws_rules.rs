@@ -28,7 +28,12 @@ fn role(account: &str, name: &str) -> String {
 /// the response through AlarmNames; a key with every list at its realistic largest.
 #[tokio::test]
 async fn the_largest_realistic_inputs_answer_within_4096_bytes() {
-    let fx = Fixture::new().await;
+    // 330 alarms need a raised CloudWatch quota to fit one request (see the next test).
+    let fx = Fixture::with(|config| {
+        monitoring_provider::MonitoringProvider::with_alarm_writes_per_second(config, 120.0)
+    })
+    .await;
+    fx.account.raise_alarm_quotas(40).await;
     fx.logs
         .create_log_group()
         .log_group_name("/shop/api")
@@ -472,4 +477,72 @@ async fn the_uat_key_set_makes_four_keys_and_keeps_them() {
     for id in &ids {
         assert_eq!(kms.state(id).await, KeyState::Enabled, "uat keeps its keys");
     }
+}
+
+fn cpu_alarm(name: &str) -> Value {
+    json!({"Environment": "dev", "AlarmName": name, "Namespace": "AWS/ECS", "MetricName": "CPUUtilization",
+        "Statistic": "Average", "Period": 300, "EvaluationPeriods": 1, "Threshold": 80, "ComparisonOperator": "GreaterThanThreshold"})
+}
+
+/// Issue defect 11: CloudWatch's request quotas (3 PutMetricAlarm a second per account and
+/// Region, enforced by the emulator). Twenty alarms CloudFormation creates at once, each in its
+/// own function instance, all succeed; a baseline that cannot be made in the time a request has
+/// fails at once, saying why, instead of half-made at the deadline.
+#[tokio::test]
+async fn alarm_calls_keep_to_cloudwatchs_request_quotas() {
+    let fx = Fixture::new().await;
+    let mut instances = tokio::task::JoinSet::new();
+    let mut request_ids = Vec::new();
+    for i in 0..20 {
+        let provider = std::sync::Arc::new(Ok::<_, String>(
+            monitoring_provider::MonitoringProvider::new(&fx.account.config),
+        ));
+        let (event, request_id) = fx.events.create(
+            "Custom::MetricAlarm",
+            &format!("Cpu{i}"),
+            cpu_alarm(&format!("cpu-{i:02}")),
+        );
+        request_ids.push(request_id);
+        instances.spawn(async move {
+            let _ = e2e::invoke_in_process(
+                provider.as_ref(),
+                event,
+                std::time::Duration::from_secs(60),
+            )
+            .await;
+        });
+    }
+    instances.join_all().await;
+    for request_id in request_ids {
+        ok(&fx.listener.response(&request_id, common::TIMEOUT).await);
+    }
+    assert_eq!(common::alarm_names(&fx.account).await.len(), 20);
+
+    fx.logs
+        .create_log_group()
+        .log_group_name("/big/api")
+        .send()
+        .await
+        .expect("group");
+    let services: Vec<String> = (0..30).map(|i| format!("service-{i:02}")).collect();
+    let props = json!({"Environment": "prod", "Prefix": "big", "ClusterName": "big",
+        "ServiceNames": services, "LogGroupName": "/big/api"});
+    let put = fx
+        .send(fx.events.create("Custom::AlarmBaseline", "Baseline", props))
+        .await;
+    assert_eq!(put.status(), "FAILED");
+    assert!(
+        put.reason()
+            .contains("at CloudWatch's quota of 3 PutMetricAlarm a second")
+            && put
+                .reason()
+                .contains("split ServiceNames across several baselines"),
+        "{}",
+        put.reason()
+    );
+    assert_eq!(
+        common::alarm_names(&fx.account).await.len(),
+        20,
+        "the baseline made nothing"
+    );
 }

@@ -39,9 +39,18 @@ def main(argv: list[str]) -> None:
         action="store_true",
         help="exit when the parent process exits",
     )
+    parser.add_argument(
+        "--request-quotas",
+        action="store_true",
+        help="throttle alarm calls above CloudWatch's request quotas, as AWS does",
+    )
     args = parser.parse_args(argv)
 
     stackhand_moto.install()
+    if args.request_quotas:
+        from stackhand_moto import strict
+
+        strict.QUOTAS["enforced"] = True
     if args.exit_with_parent:
         watch_parent()
 

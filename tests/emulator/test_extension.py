@@ -461,3 +461,59 @@ class KmsRotationTest(Emulator):
         with self.assertRaises(ClientError) as caught:
             unchecked.enable_key_rotation(KeyId=key, RotationPeriodInDays=30)
         self.assertEqual(caught.exception.response["Error"]["Code"], "ValidationException")
+
+
+class RequestQuotasTest(unittest.TestCase):
+    """serve.py --request-quotas: alarm calls above CloudWatch's quotas are throttled, per
+    account, and an account's quota can be raised."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        port = free_port()
+        cls.endpoint = f"http://127.0.0.1:{port}"
+        cls.process = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "serve.py"), "-p", str(port), "--exit-with-parent", "--request-quotas"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{cls.endpoint}/moto-api/", timeout=1)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.process.terminate()
+        cls.process.wait(timeout=10)
+
+    def cloudwatch(self):
+        from botocore.config import Config
+
+        return boto3.client("cloudwatch", endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                            aws_secret_access_key="testing", config=Config(retries={"max_attempts": 1}))
+
+    def put(self, cw, name: str) -> None:
+        cw.put_metric_alarm(AlarmName=name, Namespace="N", MetricName="M", Statistic="Average", Period=60,
+                            EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+
+    def test_a_fourth_put_in_one_second_is_throttled_until_the_quota_is_raised(self) -> None:
+        cw = self.cloudwatch()
+        time.sleep(1.1)
+        for i in range(3):
+            self.put(cw, f"quota-{i}")
+        with self.assertRaises(ClientError) as caught:
+            self.put(cw, "quota-3")
+        self.assertEqual(caught.exception.response["Error"]["Code"], "Throttling")
+        time.sleep(1.1)
+        self.put(cw, "quota-3")
+        request = urllib.request.Request(f"{self.endpoint}/stackhand/quotas", method="POST",
+                                         data=json.dumps({"account": "123456789012", "scale": 10}).encode())
+        urllib.request.urlopen(request, timeout=5)
+        time.sleep(1.1)
+        for i in range(10):
+            self.put(cw, f"raised-{i}")

@@ -62,6 +62,8 @@ impl Emulator {
                 "-p",
                 &port.to_string(),
                 "--exit-with-parent",
+                // CloudWatch's alarm request quotas, as AWS enforces them.
+                "--request-quotas",
             ])
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
@@ -186,6 +188,28 @@ pub struct Account {
 }
 
 impl Account {
+    /// Raises this account's CloudWatch alarm request quotas `scale` times in the emulator, as a
+    /// granted quota increase would (suites that test something else than quotas).
+    pub async fn raise_alarm_quotas(&self, scale: u32) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let address = self.endpoint.trim_start_matches("http://");
+        let body = format!("{{\"account\": \"{}\", \"scale\": {scale}}}", self.id);
+        let request = format!(
+            "POST /stackhand/quotas HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let mut stream = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("emulator");
+        stream.write_all(request.as_bytes()).await.expect("send");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+            "{answer}"
+        );
+    }
+
     pub fn stack_id(&self, stack: &str) -> String {
         format!(
             "arn:aws:cloudformation:{REGION}:{}:stack/{stack}/0f0e0d0c-{}",

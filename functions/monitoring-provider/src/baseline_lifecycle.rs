@@ -132,6 +132,7 @@ impl AlarmBaselines {
         props: &BaselineProps,
     ) -> Result<Outcome, ResourceError> {
         let plan = plan_for(request, props)?;
+        self.check_pace(request, &plan)?;
         // What this resource wrote before the ledger existed, to recognise it after upgrade.
         let old_plan = old.map(|o| plan_for(request, o)).transpose()?;
         let owned = self.owned(request, &props.prefix).await?;
@@ -215,6 +216,39 @@ impl AlarmBaselines {
         }
         self.remove_stale(request, props, &plan, old).await?;
         Ok(outcome(props, &plan))
+    }
+
+    /// Fails before any call when CloudWatch's PutMetricAlarm quota cannot make the plan's
+    /// alarms in the time this request has: better a Reason that says so now than a baseline
+    /// cut off half-made at the deadline.
+    fn check_pace(&self, request: &Request, plan: &Plan) -> Result<(), ResourceError> {
+        let puts = plan.alarms.len() + usize::from(plan.composite.is_some());
+        let (Some(left), Some(rate)) = (
+            request.time_left(),
+            self.alarms.pacer.rate("PutMetricAlarm"),
+        ) else {
+            return Ok(());
+        };
+        // Room for the reads, tags, filter and dashboards besides the alarm writes.
+        let needed = self
+            .alarms
+            .pacer
+            .time_for("PutMetricAlarm", puts)
+            .mul_f64(1.25);
+        if needed <= left {
+            return Ok(());
+        }
+        Err(ResourceError::refused(
+            TYPE,
+            format!(
+                "the plan has {puts} alarms; at CloudWatch's quota of {rate} PutMetricAlarm a \
+                 second they need about {} s, more than the {} s this request has left: split \
+                 ServiceNames across several baselines (each with its own Prefix), or raise the \
+                 account's alarm quotas and set ALARM_WRITES_PER_SECOND on monitoring-provider",
+                needed.as_secs(),
+                left.as_secs()
+            ),
+        ))
     }
 
     /// Removes what the baseline made before and no longer wants.

@@ -193,7 +193,8 @@ impl CompositeAlarms {
     ) -> Result<(), ResourceError> {
         self.check_references(props).await?;
         let suppressor = props.suppressor.as_ref();
-        self.alarms
+        let request = self
+            .alarms
             .cw
             .put_composite_alarm()
             .alarm_name(&props.alarm_name)
@@ -204,8 +205,10 @@ impl CompositeAlarms {
             .set_actions_suppressor_extension_period(suppressor.map(|s| s.extension_period))
             .set_alarm_actions(Some(props.alarm_actions.clone()))
             .set_ok_actions(Some(props.ok_actions.clone()))
-            .set_tags(Some(sdk_tags(tags)))
-            .send()
+            .set_tags(Some(sdk_tags(tags)));
+        self.alarms
+            .pacer
+            .send("PutCompositeAlarm", || request.clone().send())
             .await
             .map(|_| ())
             .map_err(|e| self.alarms.err("PutCompositeAlarm", &props.alarm_name, &e))

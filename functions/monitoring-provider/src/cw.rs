@@ -25,6 +25,20 @@ pub struct LiveAlarm {
 pub struct Alarms {
     pub cw: Client,
     pub resource_type: &'static str,
+    /// Shared by every type this process serves: the quota is per account and Region.
+    pub pacer: std::sync::Arc<shared::pace::Pacer>,
+}
+
+/// CloudWatch's request quotas for the alarm calls, per account and Region, at `writes` per
+/// second (3 by default; raised quotas raise it: `ALARM_WRITES_PER_SECOND`). DescribeAlarms is
+/// allowed three times as many.
+pub fn alarm_pacer(writes: f64) -> shared::pace::Pacer {
+    shared::pace::Pacer::new(&[
+        ("PutMetricAlarm", writes),
+        ("PutCompositeAlarm", writes),
+        ("DeleteAlarms", writes),
+        ("DescribeAlarms", writes * 3.0),
+    ])
 }
 
 fn dims(metric: &MetricRef) -> Vec<Dimension> {
@@ -108,8 +122,16 @@ fn live_alarms(out: &DescribeAlarmsOutput) -> Vec<LiveAlarm> {
 }
 
 impl Alarms {
-    pub fn new(cw: Client, resource_type: &'static str) -> Self {
-        Alarms { cw, resource_type }
+    pub fn new(
+        cw: Client,
+        resource_type: &'static str,
+        pacer: std::sync::Arc<shared::pace::Pacer>,
+    ) -> Self {
+        Alarms {
+            cw,
+            resource_type,
+            pacer,
+        }
     }
 
     pub fn err<E>(&self, operation: &'static str, target: &str, err: &E) -> ResourceError
@@ -123,14 +145,16 @@ impl Alarms {
     pub async fn find(&self, names: &[String]) -> Result<Vec<LiveAlarm>, ResourceError> {
         let mut found = Vec::new();
         for batch in names.chunks(DELETE_BATCH) {
-            let out = self
+            let request = self
                 .cw
                 .describe_alarms()
                 .set_alarm_names(Some(batch.to_vec()))
                 .alarm_types(AlarmType::MetricAlarm)
                 .alarm_types(AlarmType::CompositeAlarm)
-                .max_records(100)
-                .send()
+                .max_records(100);
+            let out = self
+                .pacer
+                .send("DescribeAlarms", || request.clone().send())
                 .await
                 .map_err(|e| self.err("DescribeAlarms", &batch.join(", "), &e))?;
             found.extend(live_alarms(&out));
@@ -148,6 +172,7 @@ impl Alarms {
 
     /// Every alarm whose name starts with `prefix`, page by page.
     pub async fn with_prefix(&self, prefix: &str) -> Result<Vec<LiveAlarm>, ResourceError> {
+        self.pacer.wait("DescribeAlarms").await;
         let pages = self
             .cw
             .describe_alarms()
@@ -241,8 +266,8 @@ impl Alarms {
                 }
             }
         }
-        request
-            .send()
+        self.pacer
+            .send("PutMetricAlarm", || request.clone().send())
             .await
             .map(|_| ())
             .map_err(|e| self.err("PutMetricAlarm", name, &e))
@@ -307,10 +332,12 @@ impl Alarms {
     /// Deletes the named alarms; names that do not exist are fine.
     pub async fn delete(&self, names: &[String]) -> Result<(), ResourceError> {
         for batch in names.chunks(DELETE_BATCH) {
-            self.cw
+            let request = self
+                .cw
                 .delete_alarms()
-                .set_alarm_names(Some(batch.to_vec()))
-                .send()
+                .set_alarm_names(Some(batch.to_vec()));
+            self.pacer
+                .send("DeleteAlarms", || request.clone().send())
                 .await
                 .map_err(|e| self.err("DeleteAlarms", &batch.join(", "), &e))?;
         }
@@ -322,6 +349,7 @@ impl Alarms {
         let Some((metric, stat)) = spec.anomaly_detector() else {
             return Ok(());
         };
+        self.pacer.wait("DescribeAlarms").await;
         let pages = self
             .cw
             .describe_alarms()

@@ -34,6 +34,10 @@ use query_definition::QueryDefinitions;
 use shared::ResourceError;
 use shared::cfn::{CustomResource, Named, NamedResource, Outcome, Provider, Request, serve};
 
+/// CloudWatch's default quota for PutMetricAlarm, PutCompositeAlarm and DeleteAlarms, per
+/// account and Region (CloudWatch service quotas).
+pub const DEFAULT_ALARM_WRITES_PER_SECOND: i64 = 3;
+
 pub struct MonitoringProvider {
     log_groups: Named<LogGroups>,
     metric_alarms: Named<MetricAlarms>,
@@ -46,11 +50,29 @@ pub struct MonitoringProvider {
 }
 
 impl MonitoringProvider {
-    /// Builds every client once per process.
+    /// Builds every client once per process, pacing alarm calls to `ALARM_WRITES_PER_SECOND`
+    /// (CloudWatch's default quota, 3, unless the account's was raised).
     pub fn new(config: &SdkConfig) -> Self {
+        let settings = shared::settings::Settings::from_env();
+        let writes = settings
+            .int(
+                "ALARM_WRITES_PER_SECOND",
+                DEFAULT_ALARM_WRITES_PER_SECOND,
+                1..=1000,
+            )
+            .unwrap_or_else(|err| {
+                tracing::warn!(error = %err, "using CloudWatch's default alarm quota");
+                DEFAULT_ALARM_WRITES_PER_SECOND
+            });
+        Self::with_alarm_writes_per_second(config, writes as f64)
+    }
+
+    /// As [`MonitoringProvider::new`], for an account whose CloudWatch alarm quota is `writes`.
+    pub fn with_alarm_writes_per_second(config: &SdkConfig, writes: f64) -> Self {
         let logs = aws_sdk_cloudwatchlogs::Client::new(config);
         let cw = aws_sdk_cloudwatch::Client::new(config);
-        let alarms = |resource_type| Alarms::new(cw.clone(), resource_type);
+        let pacer = std::sync::Arc::new(cw::alarm_pacer(writes));
+        let alarms = |resource_type| Alarms::new(cw.clone(), resource_type, pacer.clone());
         let ledger = Ledger::new(aws_sdk_ssm::Client::new(config), dashboard::TYPE);
         MonitoringProvider {
             log_groups: Named(LogGroups::new(logs.clone())),

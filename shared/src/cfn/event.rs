@@ -42,6 +42,12 @@ pub struct Request {
 }
 
 impl Request {
+    /// How long until the runner's deadline guard; `None` outside the runner (no deadline).
+    pub fn time_left(&self) -> Option<std::time::Duration> {
+        self.guard_at
+            .map(|guard| guard.saturating_duration_since(tokio::time::Instant::now()))
+    }
+
     /// The user's tags plus the owner record (stack, logical resource, request, environment,
     /// time): what a Create puts on a new resource, so that the ownership rule can find it.
     pub fn resource_tags(

@@ -6,8 +6,14 @@ Rules live at the backend, below every protocol (JSON, query, and the CBOR bridg
 check covers each operation however it arrives.
 """
 
-from moto.cloudwatch.exceptions import DashboardInvalidInputError, ValidationError
+import json
+import threading
+import time
+from collections import deque
+
+from moto.cloudwatch.exceptions import CloudWatchException, DashboardInvalidInputError, ValidationError
 from moto.cloudwatch.models import CloudWatchBackend
+from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.exceptions import JsonRESTError
 from moto.kms.models import KmsBackend
 from moto.logs.exceptions import InvalidParameterException
@@ -199,7 +205,75 @@ def _install_logs() -> None:
     LogsBackend.put_retention_policy = strict_put_retention_policy
 
 
+# --- Request quotas ------------------------------------------------------------------------
+
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html: requests
+# per second per account and Region. Enforced when serve.py runs with --request-quotas (the
+# end-to-end suites do); POST /stackhand/quotas {"account": id, "scale": n} raises one account's,
+# as a granted quota increase would.
+ALARM_QUOTAS = {
+    "PutMetricAlarm": 3,
+    "PutCompositeAlarm": 3,
+    "DeleteAlarms": 3,
+    "SetAlarmState": 3,
+    "DescribeAlarmHistory": 3,
+    "DescribeAlarms": 9,
+}
+QUOTAS = {"enforced": False, "scale": {}}
+_calls: dict = {}
+_lock = threading.Lock()
+
+
+class Throttling(CloudWatchException):
+    code = "Throttling"
+
+
+def _admit(account: str, region: str, operation: str) -> None:
+    if not QUOTAS["enforced"]:
+        return
+    limit = ALARM_QUOTAS[operation] * QUOTAS["scale"].get(account, 1)
+    now = time.monotonic()
+    with _lock:
+        window = _calls.setdefault((account, region, operation), deque())
+        while window and now - window[0] >= 1.0:
+            window.popleft()
+        if len(window) >= limit:
+            raise Throttling(f"Rate exceeded for {operation}")
+        window.append(now)
+
+
+def _throttled(original, operation: str):
+    def checked(self: CloudWatchResponse):
+        _admit(self.current_account, self.region, operation)
+        return original(self)
+
+    return checked
+
+
+def _install_quotas() -> None:
+    for operation in ALARM_QUOTAS:
+        name = "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
+        setattr(CloudWatchResponse, name, _throttled(getattr(CloudWatchResponse, name), operation))
+
+    from moto import server
+
+    dispatcher = server.DomainDispatcherApplication
+
+    class WithQuotas(dispatcher):
+        def __call__(self, environ, start_response):
+            if environ.get("PATH_INFO") == "/stackhand/quotas" and environ.get("REQUEST_METHOD") == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                QUOTAS["scale"][str(body["account"])] = float(body["scale"])
+                start_response("200 OK", [("Content-Type", "application/json")])
+                return [b"{}"]
+            return super().__call__(environ, start_response)
+
+    server.DomainDispatcherApplication = WithQuotas
+
+
 def install() -> None:
     _install_kms()
     _install_cloudwatch()
     _install_logs()
+    _install_quotas()
