@@ -7,6 +7,9 @@ pub mod key;
 pub mod key_set;
 pub mod lifecycle;
 pub mod policy;
+pub mod reconcile;
+pub mod replicas;
+pub mod retire;
 pub mod spec;
 pub mod store;
 
@@ -91,7 +94,7 @@ impl CustomResource for KmsKeys {
                 .await
                 .map(|k| key_outcome(&k));
         }
-        lifecycle::reconcile(&self.store, request, physical_id, old, new)
+        reconcile::reconcile(&self.store, request, physical_id, old, new)
             .await
             .map(|k| key_outcome(&k))
     }
@@ -102,7 +105,7 @@ impl CustomResource for KmsKeys {
         physical_id: &str,
         props: &KeyProps,
     ) -> Result<(), ResourceError> {
-        lifecycle::delete(&self.store, request, physical_id, props).await
+        retire::delete(&self.store, request, physical_id, props).await
     }
 
     fn is_own_id(&self, physical_id: &str, _props: &KeyProps) -> bool {
@@ -122,7 +125,7 @@ impl CustomResource for KmsKeys {
                 .await?
             {
                 tracing::info!(key_id, "removing the key the cancelled Create made");
-                lifecycle::delete(&self.store, cancelled, &key_id, props).await?;
+                retire::delete(&self.store, cancelled, &key_id, props).await?;
             }
         }
         Ok(())
@@ -137,7 +140,7 @@ impl CustomResource for KmsKeys {
     ) -> Result<(), ResourceError> {
         for key_id in self.store.made_by(failed).await? {
             tracing::info!(key_id, "removing the key the failed Create made");
-            lifecycle::delete(&self.store, failed, &key_id, props).await?;
+            retire::delete(&self.store, failed, &key_id, props).await?;
         }
         Ok(())
     }
@@ -217,7 +220,7 @@ impl KmsKeySets {
             member.retain_on_delete |= other.retain_on_delete;
             member.pending_window_days = member.pending_window_days.max(other.pending_window_days);
         }
-        lifecycle::delete(&self.store, request, &key_id, &member).await
+        retire::delete(&self.store, request, &key_id, &member).await
     }
 }
 
@@ -256,7 +259,7 @@ impl CustomResource for KmsKeySets {
             let old_member = old.map(|o| key_set::member(o, name, &ctx));
             let key = match self.member_key(request, new, name).await? {
                 Some(id) => {
-                    lifecycle::reconcile(&self.store, request, &id, old_member.as_ref(), &member)
+                    reconcile::reconcile(&self.store, request, &id, old_member.as_ref(), &member)
                         .await?
                 }
                 None => lifecycle::create(&self.store, request, &member, None).await?,
@@ -308,7 +311,7 @@ impl CustomResource for KmsKeySets {
             {
                 tracing::info!(key_id, "removing a key the cancelled Create made");
                 let member = key_set::member(props, name, &ctx);
-                lifecycle::delete(&self.store, cancelled, &key_id, &member).await?;
+                retire::delete(&self.store, cancelled, &key_id, &member).await?;
             }
         }
         Ok(())
@@ -325,7 +328,7 @@ impl CustomResource for KmsKeySets {
         let rules = key_set::member(props, "main", &ctx);
         for key_id in self.store.made_by(failed).await? {
             tracing::info!(key_id, "removing a key the failed Create made");
-            lifecycle::delete(&self.store, failed, &key_id, &rules).await?;
+            retire::delete(&self.store, failed, &key_id, &rules).await?;
         }
         Ok(())
     }
