@@ -263,3 +263,63 @@ async fn a_replica_is_left_to_its_primary() {
         found[0].1
     );
 }
+
+/// An on-demand rotation actually performed (ListKeyRotations shows it), and, once the key has
+/// used KMS's 25 on-demand rotations, refused with a reason instead of attempted.
+#[tokio::test]
+async fn an_on_demand_rotation_is_performed_then_refused_at_the_quota() {
+    let account = e2e::emulator().new_account().await;
+    let kms = KmsView::new(&account.config);
+    let key = kms
+        .create(NewKey {
+            rotation: true,
+            tags: &[("stackhand:rotate-every-days", "30")],
+            ..NewKey::default()
+        })
+        .await;
+    let event = json!({"version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": account.id, "time": "2026-11-26T03:00:00Z", "region": "us-east-1", "resources": [], "detail": {}});
+    let on_demand = || async {
+        kms.kms
+            .list_key_rotations()
+            .key_id(&key)
+            .send()
+            .await
+            .expect("ListKeyRotations")
+            .rotations()
+            .iter()
+            .filter(|r| r.rotation_type() == Some(&aws_sdk_kms::types::RotationType::OnDemand))
+            .count()
+    };
+
+    account.age_key(&key, 40).await;
+    let report = rotator(&account, SETTINGS)
+        .handle(event.clone())
+        .await
+        .expect("run");
+    assert_eq!(only_action(&report, &key), "rotated-on-demand");
+    assert_eq!(on_demand().await, 1, "KMS rotated the key");
+
+    for _ in 0..24 {
+        kms.kms
+            .rotate_key_on_demand()
+            .key_id(&key)
+            .send()
+            .await
+            .expect("by hand");
+    }
+    account.age_key(&key, 40).await;
+    let report = rotator(&account, SETTINGS)
+        .handle(event)
+        .await
+        .expect("run");
+    let found = lines(&report, &key);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "skipped");
+    assert!(
+        found[0].1.contains("used 25 of its 25 on-demand rotations"),
+        "{}",
+        found[0].1
+    );
+    assert_eq!(on_demand().await, 25, "no 26th attempt");
+}

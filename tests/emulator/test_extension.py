@@ -517,3 +517,17 @@ class RequestQuotasTest(unittest.TestCase):
         time.sleep(1.1)
         for i in range(10):
             self.put(cw, f"raised-{i}")
+
+
+class KmsAgingTest(Emulator):
+    def test_a_key_can_be_aged_for_schedules(self) -> None:
+        kms = self.client("kms")
+        key = kms.create_key()["KeyMetadata"]
+        kms.rotate_key_on_demand(KeyId=key["KeyId"])
+        request = urllib.request.Request(f"{self.endpoint}/stackhand/kms/age", method="POST", data=json.dumps(
+            {"account": "123456789012", "region": "us-east-1", "key_id": key["KeyId"], "days": 40}).encode())
+        urllib.request.urlopen(request, timeout=5)
+        aged = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["CreationDate"]
+        self.assertAlmostEqual((key["CreationDate"] - aged).total_seconds(), 40 * 86400, delta=5)
+        rotated = kms.list_key_rotations(KeyId=key["KeyId"])["Rotations"][0]["RotationDate"]
+        self.assertGreater((datetime.datetime.now(datetime.timezone.utc) - rotated).total_seconds(), 39 * 86400)

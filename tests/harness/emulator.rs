@@ -191,11 +191,26 @@ impl Account {
     /// Raises this account's CloudWatch alarm request quotas `scale` times in the emulator, as a
     /// granted quota increase would (suites that test something else than quotas).
     pub async fn raise_alarm_quotas(&self, scale: u32) {
+        let body = format!("{{\"account\": \"{}\", \"scale\": {scale}}}", self.id);
+        self.control("/stackhand/quotas", &body).await;
+    }
+
+    /// Moves a key's creation and rotation dates `days` into the past in the emulator, so a
+    /// rotation schedule that is due after days can be run now.
+    pub async fn age_key(&self, key_id: &str, days: u32) {
+        let body = format!(
+            "{{\"account\": \"{}\", \"region\": \"{REGION}\", \"key_id\": \"{key_id}\", \"days\": {days}}}",
+            self.id
+        );
+        self.control("/stackhand/kms/age", &body).await;
+    }
+
+    /// A POST to one of the emulator extension's test controls.
+    async fn control(&self, path: &str, body: &str) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let address = self.endpoint.trim_start_matches("http://");
-        let body = format!("{{\"account\": \"{}\", \"scale\": {scale}}}", self.id);
         let request = format!(
-            "POST /stackhand/quotas HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
         let mut stream = tokio::net::TcpStream::connect(address)
@@ -206,7 +221,7 @@ impl Account {
         let _ = stream.read_to_string(&mut answer).await;
         assert!(
             answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
-            "{answer}"
+            "{path}: {answer}"
         );
     }
 

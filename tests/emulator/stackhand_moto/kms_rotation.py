@@ -1,4 +1,5 @@
-"""KMS rotation periods, as AWS keeps them; moto ignores `RotationPeriodInDays`.
+"""KMS rotation periods, as AWS keeps them; moto ignores `RotationPeriodInDays`. And a test
+control, `POST /stackhand/kms/age`, that ages a key so rotation schedules can be run now.
 
 API reference: https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKeyRotation.html
 and API_GetKeyRotationStatus.html. EnableKeyRotation takes `RotationPeriodInDays` (90-2560,
@@ -6,6 +7,8 @@ and API_GetKeyRotationStatus.html. EnableKeyRotation takes `RotationPeriodInDays
 """
 
 import json
+
+from moto.kms.models import kms_backends
 
 from moto.kms.exceptions import ValidationException
 from moto.kms.responses import KmsResponse
@@ -39,6 +42,33 @@ def _get_key_rotation_status(self: KmsResponse) -> str:
     return json.dumps(answer)
 
 
+def age_key(account: str, region: str, key_id: str, days: float) -> None:
+    """Test control, not an AWS operation: moves a key's creation and rotation dates `days` into
+    the past, so a schedule that is due after days can be run now."""
+    backend = kms_backends[account][region]
+    key = backend.keys[backend.get_key_id(key_id)]
+    shift = days * 86400
+    key.creation_date -= shift
+    for rotation in key.rotations:
+        rotation["RotationDate"] -= shift
+
+
 def install() -> None:
     KmsResponse.enable_key_rotation = _enable_key_rotation
     KmsResponse.get_key_rotation_status = _get_key_rotation_status
+
+    from moto import server
+
+    dispatcher = server.DomainDispatcherApplication
+
+    class WithKeyAging(dispatcher):
+        def __call__(self, environ, start_response):
+            if environ.get("PATH_INFO") == "/stackhand/kms/age" and environ.get("REQUEST_METHOD") == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                age_key(str(body["account"]), body["region"], body["key_id"], float(body["days"]))
+                start_response("200 OK", [("Content-Type", "application/json")])
+                return [b"{}"]
+            return super().__call__(environ, start_response)
+
+    server.DomainDispatcherApplication = WithKeyAging
