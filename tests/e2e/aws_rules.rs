@@ -546,3 +546,45 @@ async fn alarm_calls_keep_to_cloudwatchs_request_quotas() {
         "the baseline made nothing"
     );
 }
+
+/// The other providers at their largest realistic input: a cluster with the longest name and 40
+/// tags, a prod key set with the longest prefix, a log group with the longest name and 40 tags.
+#[tokio::test]
+async fn every_other_provider_answers_its_largest_input_within_4096_bytes() {
+    let tags: Vec<Value> = (0..40)
+        .map(|i| json!({"Key": format!("k{i:02}-{}", "t".repeat(100)), "Value": "v".repeat(256)}))
+        .collect();
+    let efx = Fixture::with(ecs_provider::EcsProvider::new).await;
+    let cluster = "c".repeat(255);
+    let put = efx
+        .send(efx.events.create(
+            "Custom::EcsCluster",
+            "Cluster",
+            json!({"Environment": "prod", "ClusterName": cluster, "Tags": tags}),
+        ))
+        .await;
+    ok(&put);
+
+    let kfx = Fixture::with(KmsProvider::new).await;
+    let prefix = "p".repeat(40);
+    let put = kfx
+        .send(kfx.events.create(
+            "Custom::KmsKeySet",
+            "Keys",
+            json!({"Environment": "prod", "Prefix": prefix, "Tags": tags}),
+        ))
+        .await;
+    ok(&put);
+    assert_eq!(put.data("KeyCount"), "4");
+
+    let fx = Fixture::new().await;
+    let name = format!("/{}", "g".repeat(511));
+    let put = fx
+        .send(fx.events.create(
+            "Custom::LogGroup",
+            "Logs",
+            json!({"Environment": "dev", "LogGroupName": name, "Tags": tags}),
+        ))
+        .await;
+    ok(&put);
+}
