@@ -140,8 +140,25 @@ fn decode_aliases(props: &mut Props) -> Result<Vec<String>, PropertyError> {
         }
         aliases.push(full);
     }
+    let characters: usize = aliases.iter().map(String::len).sum();
+    props.rule(
+        aliases.len() <= MAX_ALIASES && characters <= MAX_ALIAS_CHARACTERS,
+        NAME,
+        Problem::Invalid {
+            rule: format!(
+                "may hold at most {MAX_ALIASES} names of at most {MAX_ALIAS_CHARACTERS} characters \
+                 together, so that AliasNames fits CloudFormation's 4,096-byte response"
+            ),
+            got: format!("{} names, {characters} characters", aliases.len()),
+        },
+    )?;
     Ok(aliases)
 }
+
+/// Bounds that keep the attributes (`AliasNames`, `ReplicaArns`) within the response by design.
+pub const MAX_ALIASES: usize = 10;
+pub const MAX_ALIAS_CHARACTERS: usize = 1200;
+pub const MAX_REPLICA_REGIONS: usize = 10;
 
 fn decode_spec(props: &mut Props) -> Result<(&'static str, &'static str), PropertyError> {
     let spec = props
@@ -229,6 +246,17 @@ fn decode_replicas(props: &mut Props, multi_region: bool) -> Result<Vec<String>,
         }
         seen.push(region);
     }
+    props.rule(
+        seen.len() <= MAX_REPLICA_REGIONS,
+        NAME,
+        Problem::Invalid {
+            rule: format!(
+                "may name at most {MAX_REPLICA_REGIONS} Regions, so that ReplicaArns fits \
+                 CloudFormation's 4,096-byte response"
+            ),
+            got: format!("{} Regions", seen.len()),
+        },
+    )?;
     Ok(seen)
 }
 

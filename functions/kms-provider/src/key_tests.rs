@@ -266,3 +266,77 @@ fn only_key_ids_are_taken_for_a_key_physical_id() {
         assert!(!crate::is_key_id(other), "{other}");
     }
 }
+
+/// Attributes fit by design: the most aliases and replicas the decoder accepts still answer
+/// within CloudFormation's 4,096 bytes, with the longest ids CloudFormation sends.
+#[test]
+fn the_largest_key_the_decoder_accepts_answers_within_the_response_limit() {
+    use shared::cfn::{MAX_RESPONSE_BYTES, ResponseBody, Status};
+    let alias = |i: usize| {
+        format!(
+            "alias/{}{i}",
+            "a".repeat(MAX_ALIAS_CHARACTERS / MAX_ALIASES - 8)
+        )
+    };
+    let aliases: Vec<String> = (0..MAX_ALIASES).map(alias).collect();
+    let regions = [
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-central-1",
+        "eu-north-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "sa-east-1",
+    ];
+    let props = decode_json(json!({"Environment": "prod", "MultiRegion": true,
+        "Aliases": aliases, "ReplicaRegions": regions}))
+    .expect("the largest accepted");
+    let key_id = format!("mrk-{}", "f".repeat(32));
+    let outcome = crate::key_outcome(&crate::lifecycle::KeyOutcome {
+        arn: format!("arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/{key_id}"),
+        key_id: key_id.clone(),
+        aliases: props.aliases.clone(),
+        rotation_enabled: true,
+        replica_arns: regions
+            .iter()
+            .map(|r| format!("arn:aws-us-gov:kms:{r}:123456789012:key/{key_id}"))
+            .collect(),
+    });
+    let long = "x".repeat(255);
+    let body = ResponseBody {
+        status: Status::Success,
+        reason: "OK".to_owned(),
+        physical_resource_id: outcome.physical_resource_id.clone(),
+        stack_id: long.clone(),
+        request_id: long.clone(),
+        logical_resource_id: long,
+        no_echo: false,
+        data: outcome.data,
+    };
+    assert_eq!(body.data_overflow(), None);
+    let (sent, bytes) = body.into_bytes();
+    assert_eq!(sent.status, Status::Success);
+    assert!(bytes.len() <= MAX_RESPONSE_BYTES, "{} bytes", bytes.len());
+
+    let eleven: Vec<String> = (0..=MAX_ALIASES).map(|i| format!("a{i}")).collect();
+    assert!(
+        reason(json!({"Environment": "dev", "Aliases": eleven}))
+            .contains("Aliases may hold at most 10 names")
+    );
+    let long_names: Vec<String> = (0..MAX_ALIASES)
+        .map(|i| format!("{}{i}", "n".repeat(200)))
+        .collect();
+    assert!(
+        reason(json!({"Environment": "dev", "Aliases": long_names}))
+            .contains("1200 characters together")
+    );
+    let mut many = regions.to_vec();
+    many.push("us-west-2");
+    assert!(
+        reason(json!({"Environment": "dev", "MultiRegion": true, "ReplicaRegions": many}))
+            .contains("ReplicaRegions may name at most 10 Regions")
+    );
+}

@@ -39,7 +39,7 @@ pub fn is_key_id(text: &str) -> bool {
     }
 }
 
-fn key_outcome(key: &KeyOutcome) -> Outcome {
+pub(crate) fn key_outcome(key: &KeyOutcome) -> Outcome {
     let [id, arn, aliases, rotation, replicas] = ATTRIBUTES;
     Outcome::new(&key.key_id)
         .with(id, &key.key_id)
