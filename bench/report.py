@@ -52,9 +52,10 @@ def create(results: dict, lines: list, goals: list) -> None:
     peer, peer_mb = results["create"]["peer"]
     ratio = _median(peer) / _median(ours)
     lines += ["", "## 2. `Custom::KmsKey` Create, exec -> CloudFormation response PUT", "",
-              "Both create a symmetric key with rotation on and one alias. Ours makes 4 calls (DescribeKey on the alias for "
-              "the duplicate check, CreateKey with policy and tags, EnableKeyRotation, CreateAlias), the peer 3 (no duplicate "
-              "check). Each run is a new process, so both include their first-event set-up (SDK config, TLS, boto3 import).", "",
+              "Both create a symmetric key with rotation on and one alias. Ours makes 5 calls (GetCallerIdentity once per "
+              "process, to refuse a stack in another account; DescribeKey on the alias for the duplicate check, CreateKey with "
+              "policy and tags, EnableKeyRotation, CreateAlias), the peer 3 (no checks). Each run is a new process, so both "
+              "include their first-event set-up (SDK config, TLS, boto3 import).", "",
               "| subject | median and spread | peak memory | ratio |", "|---|---|---|---|",
               f"| kms-provider | {spread(ours)} | {ours_mb:.1f} MB | {ratio:.1f}x faster |",
               f"| peer: crhelper + boto3 | {spread(peer)} | {peer_mb:.1f} MB | 1x |", "",

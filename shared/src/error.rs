@@ -71,6 +71,25 @@ impl ResourceError {
 /// `code: message` when the service sent one; otherwise the cause chain, because a bare SDK
 /// error prints only "service error" or "dispatch failure". Each cause once, and without the
 /// Debug dump `DisplayErrorContext` appends: a Reason is read by people, in 4,096 bytes.
+/// The answer of an idempotent delete: done when the call succeeded or `not_found` says the
+/// resource was already gone; otherwise the error, naming the type, operation and target.
+pub fn deleted<T, E>(
+    result: Result<T, E>,
+    not_found: impl FnOnce(&E) -> bool,
+    resource_type: &'static str,
+    operation: &'static str,
+    target: &str,
+) -> Result<(), ResourceError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) if not_found(&err) => Ok(()),
+        Err(err) => Err(ResourceError::aws(resource_type, operation, target, &err)),
+    }
+}
+
 pub fn describe_aws_error<E>(err: &E) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,

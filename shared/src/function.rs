@@ -20,10 +20,6 @@ pub fn setup_failed(message: &str) -> Diagnostic {
     }
 }
 
-/// Runs `handler` for every event, on state `build` makes once (cheap to clone: SDK clients
-/// are shared handles). Start-up stays at what the
-/// Runtime API's first poll needs; loading credentials and the TLS trust store waits for the
-/// first event, and a failure there fails each event with the reason instead of the process.
 /// The error of an invocation abandoned at the deadline guard.
 pub fn deadline_exceeded(margin: Duration) -> Diagnostic {
     Diagnostic {
@@ -36,6 +32,10 @@ pub fn deadline_exceeded(margin: Duration) -> Diagnostic {
     }
 }
 
+/// Runs `handler` for every event, on state `build` makes once (cheap to clone: SDK clients
+/// are shared handles). Start-up stays at what the Runtime API's first poll needs; loading
+/// credentials and the TLS trust store waits for the first event, and a failure there fails
+/// each event with the reason instead of the process.
 pub async fn run_function<S, B, H, Fut, E>(
     build: B,
     handler: H,

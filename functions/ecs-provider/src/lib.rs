@@ -325,17 +325,16 @@ impl NamedResource for EcsClusters {
                 ),
             ));
         }
-        match self.ecs.delete_cluster().cluster(name).send().await {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_cluster_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(aws("DeleteCluster", name, &err)),
-        }
+        shared::error::deleted(
+            self.ecs.delete_cluster().cluster(name).send().await,
+            |e| {
+                e.as_service_error()
+                    .is_some_and(|e| e.is_cluster_not_found_exception())
+            },
+            TYPE,
+            "DeleteCluster",
+            name,
+        )
     }
 }
 

@@ -371,29 +371,26 @@ impl Alarms {
         if still_used {
             return Ok(());
         }
-        match self
-            .cw
-            .delete_anomaly_detector()
-            .single_metric_anomaly_detector(
-                SingleMetricAnomalyDetector::builder()
-                    .namespace(&metric.namespace)
-                    .metric_name(&metric.metric_name)
-                    .set_dimensions(Some(dims(metric)))
-                    .stat(stat)
-                    .build(),
-            )
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(self.err("DeleteAnomalyDetector", &metric.metric_name, &err)),
-        }
+        shared::error::deleted(
+            self.cw
+                .delete_anomaly_detector()
+                .single_metric_anomaly_detector(
+                    SingleMetricAnomalyDetector::builder()
+                        .namespace(&metric.namespace)
+                        .metric_name(&metric.metric_name)
+                        .set_dimensions(Some(dims(metric)))
+                        .stat(stat)
+                        .build(),
+                )
+                .send()
+                .await,
+            |e| {
+                e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception())
+            },
+            self.resource_type,
+            "DeleteAnomalyDetector",
+            &metric.metric_name,
+        )
     }
 }

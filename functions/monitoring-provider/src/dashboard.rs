@@ -152,29 +152,17 @@ impl Dashboards {
 
     pub async fn delete(&self, names: &[String]) -> Result<(), ResourceError> {
         for name in names {
-            match self
+            let sent = self
                 .cw
                 .delete_dashboards()
                 .dashboard_names(name)
                 .send()
-                .await
-            {
-                Ok(_) => {}
-                // Not modeled for DeleteDashboards; AWS and moto name it in the code.
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .and_then(|e| e.code())
-                        .is_some_and(|c| c.contains("NotFound")) => {}
-                Err(err) => {
-                    return Err(ResourceError::aws(
-                        self.resource_type,
-                        "DeleteDashboards",
-                        name,
-                        &err,
-                    ));
-                }
-            }
+                .await;
+            // Not modeled for DeleteDashboards; AWS and moto name it in the code.
+            let gone = |err: &_| {
+                ProvideErrorMetadata::code(err).is_some_and(|c: &str| c.contains("NotFound"))
+            };
+            shared::error::deleted(sent, gone, self.resource_type, "DeleteDashboards", name)?;
         }
         Ok(())
     }

@@ -369,24 +369,20 @@ impl NamedResource for LogGroups {
             tracing::info!(log_group = name, environment = %props.environment, "retained on Delete; its data is kept");
             return Ok(());
         }
-        match self
-            .logs
-            .delete_log_group()
-            .log_group_name(name)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                tracing::info!(log_group = name, "already gone");
-                Ok(())
-            }
-            Err(err) => Err(ResourceError::aws(TYPE, "DeleteLogGroup", name, &err)),
-        }
+        shared::error::deleted(
+            self.logs
+                .delete_log_group()
+                .log_group_name(name)
+                .send()
+                .await,
+            |e| {
+                e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception())
+            },
+            TYPE,
+            "DeleteLogGroup",
+            name,
+        )
     }
 }
 

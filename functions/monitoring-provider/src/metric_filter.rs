@@ -213,29 +213,21 @@ impl MetricFilters {
     }
 
     pub async fn remove(&self, group: &str, name: &str) -> Result<(), ResourceError> {
-        match self
-            .logs
-            .delete_metric_filter()
-            .log_group_name(group)
-            .filter_name(name)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(ResourceError::aws(
-                self.resource_type,
-                "DeleteMetricFilter",
-                format!("{group}|{name}"),
-                &err,
-            )),
-        }
+        shared::error::deleted(
+            self.logs
+                .delete_metric_filter()
+                .log_group_name(group)
+                .filter_name(name)
+                .send()
+                .await,
+            |e| {
+                e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception())
+            },
+            self.resource_type,
+            "DeleteMetricFilter",
+            &format!("{group}|{name}"),
+        )
     }
 
     /// Writes the filter for `request`'s logical resource, under the same rule as

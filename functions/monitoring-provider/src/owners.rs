@@ -201,28 +201,20 @@ impl Ledger {
         if !self.is_ours(request, kind, identity).await? {
             return Ok(());
         }
-        match self
-            .ssm
-            .delete_parameter()
-            .name(parameter_name(kind, identity))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_parameter_not_found()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(ResourceError::aws(
-                self.resource_type,
-                "DeleteParameter",
-                identity,
-                &err,
-            )),
-        }
+        shared::error::deleted(
+            self.ssm
+                .delete_parameter()
+                .name(parameter_name(kind, identity))
+                .send()
+                .await,
+            |e| {
+                e.as_service_error()
+                    .is_some_and(|e| e.is_parameter_not_found())
+            },
+            self.resource_type,
+            "DeleteParameter",
+            identity,
+        )
     }
 }
 

@@ -237,28 +237,20 @@ impl CustomResource for QueryDefinitions {
             claim.log_left_alone(TYPE, physical_id);
             return Ok(());
         }
-        let deleted = match self
-            .logs
-            .delete_query_definition()
-            .query_definition_id(physical_id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(ResourceError::aws(
-                TYPE,
-                "DeleteQueryDefinition",
-                physical_id,
-                &err,
-            )),
-        };
+        let deleted = shared::error::deleted(
+            self.logs
+                .delete_query_definition()
+                .query_definition_id(physical_id)
+                .send()
+                .await,
+            |e| {
+                e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception())
+            },
+            TYPE,
+            "DeleteQueryDefinition",
+            physical_id,
+        );
         deleted?;
         self.ledger
             .release(request, Kind::QueryDefinition, physical_id)
