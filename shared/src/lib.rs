@@ -2,6 +2,7 @@
 //! ([`props`]), the environment profiles ([`profile`]), AWS configuration ([`aws`]), errors and
 //! logging.
 
+pub mod alarm_tags;
 pub mod aws;
 mod catch_unwind;
 pub mod cfn;

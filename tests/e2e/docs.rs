@@ -144,3 +144,43 @@ fn monitoring_docs_match_the_decoders() {
         &baseline::ATTRIBUTES,
     );
 }
+
+/// Every test file under tests/e2e runs: a file without its `[[test]]` entry in
+/// tests/Cargo.toml (autotests are off) would be silently dropped. Files in a folder run as
+/// the modules of that folder's `main.rs`, which must itself be an entry.
+#[test]
+fn every_end_to_end_file_is_a_test_target() {
+    let root = e2e::emulator::workspace_root().join("tests");
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("tests/Cargo.toml");
+    let targets: Vec<&str> = manifest
+        .lines()
+        .filter_map(|l| l.strip_prefix("path = \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .collect();
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(root.join("e2e")).expect("tests/e2e") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let wanted = if path.is_dir() {
+            if name == "common" {
+                continue; // shared helpers, `mod common;` in each test file
+            }
+            format!("e2e/{name}/main.rs")
+        } else if name.ends_with(".rs") {
+            format!("e2e/{name}")
+        } else {
+            continue;
+        };
+        if !targets.contains(&wanted.as_str()) {
+            missing.push(wanted);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "add a [[test]] entry to tests/Cargo.toml for: {missing:?}"
+    );
+}

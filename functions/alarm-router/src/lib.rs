@@ -23,8 +23,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-pub const TAG_SEVERITY: &str = "severity";
-pub const TAG_RUNBOOK: &str = "runbook";
+pub use shared::alarm_tags::{TAG_RUNBOOK, TAG_SEVERITY};
 pub const TAG_REMEDIATE: &str = "stackhand:remediate";
 pub const TAG_ECS_CLUSTER: &str = "stackhand:ecs-cluster";
 pub const TAG_ECS_SERVICE: &str = "stackhand:ecs-service";

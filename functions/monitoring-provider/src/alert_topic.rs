@@ -25,7 +25,7 @@ pub const PROTOCOLS: [&str; 9] = [
     "firehose",
     "application",
 ];
-pub const TAG_SEVERITY: &str = "severity";
+use shared::alarm_tags::TAG_SEVERITY;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Subscription {

@@ -324,7 +324,7 @@ impl Alarms {
         let wanted = crate::metric_alarm::alarm_tags(new, severity, runbook);
         let mut removed = shared::props::removed_tag_keys(old, new);
         if runbook.is_none() {
-            removed.push(crate::metric_alarm::TAG_RUNBOOK.to_owned());
+            removed.push(shared::alarm_tags::TAG_RUNBOOK.to_owned());
         }
         self.sync_tags(arn, &wanted, removed).await
     }

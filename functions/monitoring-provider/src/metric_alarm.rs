@@ -9,8 +9,7 @@ use std::collections::BTreeMap;
 
 pub const TYPE: &str = "Custom::MetricAlarm";
 pub const ATTRIBUTES: [&str; 2] = ["Arn", "AlarmName"];
-pub const TAG_SEVERITY: &str = "severity";
-pub const TAG_RUNBOOK: &str = "runbook";
+pub use shared::alarm_tags::{TAG_RUNBOOK, TAG_SEVERITY};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricAlarmProps {
