@@ -121,6 +121,29 @@ fn live_alarms(out: &DescribeAlarmsOutput) -> Vec<LiveAlarm> {
         .collect()
 }
 
+/// The tags an alarm carries besides the request tags: the user's, plus severity and runbook.
+pub fn alarm_tags(
+    user: &[shared::Tag],
+    severity: &str,
+    runbook: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = user
+        .iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect();
+    tags.push((
+        shared::alarm_tags::TAG_SEVERITY.to_owned(),
+        severity.to_owned(),
+    ));
+    if let Some(runbook) = runbook {
+        tags.push((
+            shared::alarm_tags::TAG_RUNBOOK.to_owned(),
+            runbook.to_owned(),
+        ));
+    }
+    tags
+}
+
 impl Alarms {
     pub fn new(
         cw: Client,
@@ -321,7 +344,7 @@ impl Alarms {
         severity: &str,
         runbook: Option<&str>,
     ) -> Result<(), ResourceError> {
-        let wanted = crate::metric_alarm::alarm_tags(new, severity, runbook);
+        let wanted = alarm_tags(new, severity, runbook);
         let mut removed = shared::props::removed_tag_keys(old, new);
         if runbook.is_none() {
             removed.push(shared::alarm_tags::TAG_RUNBOOK.to_owned());

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 pub const TYPE: &str = "Custom::MetricAlarm";
 pub const ATTRIBUTES: [&str; 2] = ["Arn", "AlarmName"];
+pub use crate::cw::alarm_tags;
 pub use shared::alarm_tags::{TAG_RUNBOOK, TAG_SEVERITY};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -16,19 +17,6 @@ pub struct MetricAlarmProps {
     pub environment: Environment,
     pub spec: AlarmSpec,
     pub tags: Vec<Tag>,
-}
-
-/// The tags an alarm carries besides the request tags: the user's, plus severity and runbook.
-pub fn alarm_tags(user: &[Tag], severity: &str, runbook: Option<&str>) -> Vec<(String, String)> {
-    let mut tags: Vec<(String, String)> = user
-        .iter()
-        .map(|t| (t.key.clone(), t.value.clone()))
-        .collect();
-    tags.push((TAG_SEVERITY.to_owned(), severity.to_owned()));
-    if let Some(runbook) = runbook {
-        tags.push((TAG_RUNBOOK.to_owned(), runbook.to_owned()));
-    }
-    tags
 }
 
 pub fn outcome(live: &LiveAlarm) -> Outcome {
