@@ -8,7 +8,7 @@ VENV_STAMP := $(VENV)/.installed
 # checkov pins an old boto3, so it has its own venv.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
-TEMPLATES := template.yaml $(wildcard stacks/*.yaml)
+TEMPLATES := template.yaml $(wildcard stacks/*.yaml) $(wildcard examples/*.yaml)
 # cargo-lambda and zig, from PyPI, for the arm64 Lambda bootstraps.
 BUILD_VENV := .venv-build
 BUILD_STAMP := $(BUILD_VENV)/.installed
@@ -28,7 +28,7 @@ DEMO := $(TARGET_DIR)/release/demo
 export STACKHAND_PYTHON := $(CURDIR)/$(VENV)/bin/python
 
 
-.PHONY: help venv build build-debug build-release fmt-check clippy test test-rust test-emulator test-demo test-arm64 test-reliability bench bench-smoke lint demo clean
+.PHONY: help venv build build-debug build-release build-local fmt-check clippy test test-rust test-emulator test-engine test-demo test-arm64 test-reliability bench bench-smoke lint demo local clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -77,6 +77,13 @@ clippy:
 test-emulator: venv ## Tests of the moto extension itself
 	$(VENV)/bin/python -m unittest discover -s tests/emulator -p 'test_*.py'
 
+# The debug binaries the tests build; the release ones stay what Lambda runs and bench measures.
+build-local:
+	$(CARGO) build --workspace --bins
+
+test-engine: venv build-debug ## template.yaml and stacks/ through the local CloudFormation engine, every environment
+	STACKHAND_FUNCTIONS_DIR=$(CURDIR)/$(TARGET_DIR)/debug $(VENV)/bin/python -m unittest discover -s tests/engine -p 'test_*.py'
+
 # The fault matrix runs in test-reliability.
 test-rust: venv build-debug build-release ## Unit, property and end-to-end tests
 	$(CARGO) test --workspace -- --skip under_every_fault --skip cut_off:: --skip one_service:: --skip update_delete:: --skip cancelled::
@@ -121,11 +128,15 @@ test-arm64: ## The arm64 Lambda build of key-rotator succeeds and is an aarch64 
 	$(MAKE) build FUNCTION=key-rotator
 	$(PYTHON) -c "import sys; h = open('$(TARGET_DIR)/lambda/key-rotator/bootstrap', 'rb').read(20); sys.exit(0 if h[:4] == b'\x7fELF' and int.from_bytes(h[18:20], 'little') == 183 else 'not an aarch64 ELF')"
 
-test: fmt-check clippy test-emulator lint test-rust test-reliability test-demo bench-smoke test-arm64 ## Everything CI runs
+test: fmt-check clippy test-emulator lint test-rust test-engine test-reliability test-demo bench-smoke test-arm64 ## Everything CI runs
 	@echo "make test: all checks passed"
 
 demo: venv build-release ## The seed platform's lifecycle on the local emulator (ENV=dev|qa|uat|prod)
 	$(DEMO) --env $(ENV)
+
+PORT ?= 4566
+local: venv build-local ## The platform on this machine until Ctrl-C: emulator + engine + template.yaml (PORT=4566 ENV=dev)
+	$(VENV)/bin/python tests/emulator/local.py --port $(PORT) --env $(ENV) --binaries $(TARGET_DIR)/debug
 
 clean:
 	$(CARGO) clean

@@ -30,7 +30,7 @@ def watch_parent(interval: float = 0.5) -> None:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(
-        description="moto server plus stackhand's extension (DESIGN.md section 6)"
+        description="moto server plus stackhand's extension and local CloudFormation engine"
     )
     parser.add_argument("-H", "--host", default="127.0.0.1", help="address to bind")
     parser.add_argument("-p", "--port", type=int, default=5000, help="port to bind")
@@ -44,9 +44,21 @@ def main(argv: list[str]) -> None:
         action="store_true",
         help="throttle alarm calls above CloudWatch's request quotas, as AWS does",
     )
+    parser.add_argument(
+        "--functions",
+        metavar="DIR",
+        help="the folder of stackhand's function binaries the CloudFormation engine runs "
+        "(target/debug or target/release; default: $STACKHAND_FUNCTIONS_DIR)",
+    )
     args = parser.parse_args(argv)
 
     stackhand_moto.install()
+    from stackhand_moto import cfn
+    from stackhand_moto.cfn import functions
+
+    cfn.install(endpoint=f"http://{args.host}:{args.port}")
+    if args.functions:
+        functions.CONFIG["binaries"] = os.path.abspath(args.functions)
     if args.request_quotas:
         from stackhand_moto import strict
 

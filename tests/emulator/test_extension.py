@@ -281,6 +281,14 @@ class EcsSettingsTest(Emulator):
         out = ecs.update_cluster_settings(cluster="c", settings=[{"name": "containerInsights", "value": "enhanced"}])
         self.assertEqual(out["cluster"]["settings"], [{"name": "containerInsights", "value": "enhanced"}])
 
+    def test_an_empty_namespace_removes_the_service_connect_defaults(self) -> None:
+        ecs = self.client("ecs")
+        ecs.create_cluster(clusterName="sc", serviceConnectDefaults={"namespace": "sc.internal"})
+        kept = ecs.update_cluster(cluster="sc", settings=[{"name": "containerInsights", "value": "enabled"}])
+        self.assertIn("serviceConnectDefaults", kept["cluster"])
+        removed = ecs.update_cluster(cluster="sc", serviceConnectDefaults={"namespace": ""})
+        self.assertNotIn("serviceConnectDefaults", removed["cluster"])
+
 
 class KmsPagingTest(Emulator):
     def test_keys_and_aliases_come_in_pages_like_aws(self) -> None:

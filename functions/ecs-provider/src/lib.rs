@@ -86,9 +86,29 @@ fn strategy(props: &ClusterProps) -> Result<Vec<CapacityProviderStrategyItem>, R
 fn service_connect(
     props: &ClusterProps,
 ) -> Result<Option<ClusterServiceConnectDefaultsRequest>, ResourceError> {
-    props
-        .service_connect_namespace
-        .as_ref()
+    namespace_request(props.service_connect_namespace.as_deref())
+}
+
+/// On Update, a cluster whose new properties drop its namespace gets `""`: UpdateCluster removes
+/// the Service Connect defaults for an empty namespace and keeps them when the field is absent.
+fn service_connect_change(
+    live: &Cluster,
+    new: &ClusterProps,
+) -> Result<Option<ClusterServiceConnectDefaultsRequest>, ResourceError> {
+    let has_defaults = live
+        .service_connect_defaults()
+        .and_then(|d| d.namespace())
+        .is_some_and(|ns| !ns.is_empty());
+    match new.service_connect_namespace.as_deref() {
+        None if has_defaults => namespace_request(Some("")),
+        wanted => namespace_request(wanted),
+    }
+}
+
+fn namespace_request(
+    namespace: Option<&str>,
+) -> Result<Option<ClusterServiceConnectDefaultsRequest>, ResourceError> {
+    namespace
         .map(|ns| {
             ClusterServiceConnectDefaultsRequest::builder()
                 .namespace(ns)
@@ -279,7 +299,7 @@ impl NamedResource for EcsClusters {
             .cluster(name)
             .settings(settings(new))
             .configuration(configuration(new))
-            .set_service_connect_defaults(service_connect(new)?)
+            .set_service_connect_defaults(service_connect_change(live, new)?)
             .send()
             .await
             .map_err(|e| aws("UpdateCluster", name, &e))?;

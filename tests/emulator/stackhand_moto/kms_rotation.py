@@ -57,18 +57,11 @@ def install() -> None:
     KmsResponse.enable_key_rotation = _enable_key_rotation
     KmsResponse.get_key_rotation_status = _get_key_rotation_status
 
-    from moto import server
+    from . import routes
 
-    dispatcher = server.DomainDispatcherApplication
+    def age(_path: str, _query: str, body: bytes) -> tuple[int, bytes]:
+        request = json.loads(body or b"{}")
+        age_key(str(request["account"]), request["region"], request["key_id"], float(request["days"]))
+        return 200, b"{}"
 
-    class WithKeyAging(dispatcher):
-        def __call__(self, environ, start_response):
-            if environ.get("PATH_INFO") == "/stackhand/kms/age" and environ.get("REQUEST_METHOD") == "POST":
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-                body = json.loads(environ["wsgi.input"].read(length) or b"{}")
-                age_key(str(body["account"]), body["region"], body["key_id"], float(body["days"]))
-                start_response("200 OK", [("Content-Type", "application/json")])
-                return [b"{}"]
-            return super().__call__(environ, start_response)
-
-    server.DomainDispatcherApplication = WithKeyAging
+    routes.route("POST", "/stackhand/kms/age", age)

@@ -255,21 +255,14 @@ def _install_quotas() -> None:
         name = "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
         setattr(CloudWatchResponse, name, _throttled(getattr(CloudWatchResponse, name), operation))
 
-    from moto import server
+    from . import routes
 
-    dispatcher = server.DomainDispatcherApplication
+    def raise_quotas(_path: str, _query: str, body: bytes) -> tuple[int, bytes]:
+        request = json.loads(body or b"{}")
+        QUOTAS["scale"][str(request["account"])] = float(request["scale"])
+        return 200, b"{}"
 
-    class WithQuotas(dispatcher):
-        def __call__(self, environ, start_response):
-            if environ.get("PATH_INFO") == "/stackhand/quotas" and environ.get("REQUEST_METHOD") == "POST":
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-                body = json.loads(environ["wsgi.input"].read(length) or b"{}")
-                QUOTAS["scale"][str(body["account"])] = float(body["scale"])
-                start_response("200 OK", [("Content-Type", "application/json")])
-                return [b"{}"]
-            return super().__call__(environ, start_response)
-
-    server.DomainDispatcherApplication = WithQuotas
+    routes.route("POST", "/stackhand/quotas", raise_quotas)
 
 
 def install() -> None:
