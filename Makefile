@@ -9,6 +9,10 @@ VENV_STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 TEMPLATES := template.yaml $(wildcard stacks/*.yaml) $(wildcard examples/*.yaml)
+# SAM CLI, in its own venv: sam validate --lint in `make lint`, sam build in `make sam-build`.
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed
+export SAM_CLI_TELEMETRY := 0
 # cargo-lambda and zig, from PyPI, for the arm64 Lambda bootstraps.
 BUILD_VENV := .venv-build
 BUILD_STAMP := $(BUILD_VENV)/.installed
@@ -28,7 +32,7 @@ DEMO := $(TARGET_DIR)/release/demo
 export STACKHAND_PYTHON := $(CURDIR)/$(VENV)/bin/python
 
 
-.PHONY: help venv build build-debug build-release build-local fmt-check clippy test test-rust test-emulator test-engine test-demo test-arm64 test-reliability bench bench-smoke lint demo local clean
+.PHONY: help venv build build-debug build-release build-local fmt-check clippy test test-rust test-emulator test-engine test-demo test-arm64 test-reliability bench bench-smoke lint demo local sam-build clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -55,6 +59,12 @@ build-debug:
 # One invocation, so every crate is compiled with one feature set (a `-p` build would differ).
 build-release: ## Release binaries (panic = unwind), plus the panicking example the tests drive
 	$(CARGO) build --release --workspace --bins --examples
+
+$(SAM_STAMP): requirements-sam.txt
+	@echo "==> installing pinned SAM CLI into $(SAM_VENV)"
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	@touch $@
 
 $(BUILD_STAMP): requirements-build.txt
 	@echo "==> installing pinned cargo-lambda and zig into $(BUILD_VENV)"
@@ -93,7 +103,8 @@ test-reliability: venv build-debug ## Every function x every fault, failed-Creat
 	PROPTEST_CASES=2048 $(CARGO) test --workspace --lib -- any_
 	$(VENV)/bin/python -m unittest tests/lint/test_least_privilege.py
 
-lint: venv $(CHECKOV_STAMP) ## cfn-lint (serverless rules) and checkov on every template; least privilege
+lint: venv $(CHECKOV_STAMP) $(SAM_STAMP) ## sam validate --lint, cfn-lint (serverless rules) and checkov on every template; least privilege
+	AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
 	$(VENV)/bin/cfn-lint $(TEMPLATES) --append-rules cfn_lint_serverless.rules
 	$(CHECKOV_VENV)/bin/checkov $(addprefix -f ,$(TEMPLATES)) --framework cloudformation --skip-download --compact --quiet
 	$(VENV)/bin/python -m unittest discover -s tests/lint -p 'test_*.py'
@@ -123,6 +134,11 @@ bench: venv build-release build $(PEERS_STAMP) $(PROWLER_STAMP) ## Benchmarks be
 bench-smoke: venv build-release $(PEERS_STAMP) ## make bench at its smallest size (no Prowler), to prove it still runs
 	$(VENV)/bin/python bench/bench.py --runs 3 --sizes 20 --audit-runs 1 --no-prowler --no-router --out $(TARGET_DIR)/bench-smoke.md
 
+# What README's Deploying section runs: SAM CLI builds each function through the project's own
+# cargo-lambda (arm64, release). About as long as `make build`; kept out of `make test`.
+sam-build: $(SAM_STAMP) $(BUILD_STAMP) ## sam build, as README's Deploying section runs it (cargo-lambda from .venv-build)
+	PATH="$(CURDIR)/$(BUILD_VENV)/bin:$(CURDIR)/$(SAM_VENV)/bin:$$PATH" sam build
+
 # One function is enough to prove the cross build; all six would add about 15 minutes to CI.
 test-arm64: ## The arm64 Lambda build of key-rotator succeeds and is an aarch64 ELF
 	$(MAKE) build FUNCTION=key-rotator
@@ -140,4 +156,4 @@ local: venv build-local ## The platform on this machine until Ctrl-C: emulator +
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) $(CHECKOV_VENV) $(BUILD_VENV) $(PEERS_VENV) $(PROWLER_VENV)
+	rm -rf $(VENV) $(CHECKOV_VENV) $(SAM_VENV) $(BUILD_VENV) $(PEERS_VENV) $(PROWLER_VENV)
