@@ -1,4 +1,4 @@
-//! The KMS key tags kms-provider writes and key-rotator reads (DESIGN.md §5).
+//! The KMS key tags kms-provider writes and key-rotator reads (docs/functions.md, key-rotator).
 
 /// The automatic-rotation period in days, or [`ROTATION_OFF`].
 pub const TAG_ROTATION_PERIOD: &str = "stackhand:rotation-period-days";

@@ -1,4 +1,4 @@
-//! The environment profiles of DESIGN.md §3, defined here and nowhere else.
+//! The environment profiles (docs/contract.md), defined here and nowhere else.
 //! An explicit property always wins over these defaults.
 
 use crate::props::{Problem, PropertyError, Props};

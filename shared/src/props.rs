@@ -3,7 +3,7 @@
 //! CloudFormation passes every scalar as a string, so `"30"` and `"true"` are accepted beside
 //! `30` and `true`. Every property a resource reads is taken out of the map; whatever is left
 //! at [`Props::finish`] is an unknown property and fails. Errors name the resource type, the
-//! property, the value received and what is allowed (DESIGN.md §2.7).
+//! property, the value received and what is allowed (docs/contract.md, rule 7).
 
 use serde_json::{Map, Value};
 use std::fmt;

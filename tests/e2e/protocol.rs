@@ -1,4 +1,4 @@
-//! One test or more per protocol rule of DESIGN.md §2, driven end to end against the emulator.
+//! One test or more per protocol rule of docs/contract.md, driven end to end against the emulator.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! The audit's checks (DESIGN.md §5), judged from what KMS said about one key. Pure, so each
+//! The audit's checks (docs/functions.md, key-auditor), judged from what KMS said about one key. Pure, so each
 //! rule, and each case where a check must stay silent, is unit-tested.
 
 use aws_sdk_kms::types::{KeyMetadata, KeyState};

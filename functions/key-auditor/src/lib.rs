@@ -1,5 +1,5 @@
 //! key-auditor: on a schedule, judges every KMS key in the account against the checks of
-//! DESIGN.md §5, returns the report, publishes a summary to REPORT_TOPIC_ARN and puts the
+//! docs/functions.md, returns the report, publishes a summary to REPORT_TOPIC_ARN and puts the
 //! audit metrics. At most 3 KMS calls per key (4 with REQUIRED_TAGS), bounded concurrency.
 
 pub mod checks;

@@ -1,5 +1,5 @@
 //! `Custom::KmsKeySet`: the environment profile's keys, each with the policy its purpose needs
-//! (DESIGN.md §3), built as ordinary key properties so every key follows the same lifecycle.
+//! (docs/contract.md, profiles), built as ordinary key properties so every key follows the same lifecycle.
 
 use crate::key::{DEFAULT_ROTATION_PERIOD_DAYS, KeyProps, PENDING_WINDOW_DAYS, is_alias_name};
 use crate::policy::{self, KeyContext, KeyPolicy, Personas};
@@ -77,7 +77,7 @@ pub fn decode(props: &mut Props) -> Result<KeySetProps, PropertyError> {
     })
 }
 
-/// The purpose-specific part of each key's policy (DESIGN.md §3).
+/// The purpose-specific part of each key's policy (docs/contract.md, profiles).
 fn purpose(name: &str, ctx: &KeyContext) -> (Vec<String>, Vec<Value>, &'static str) {
     match name {
         "main" => {

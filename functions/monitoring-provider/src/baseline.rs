@@ -1,5 +1,5 @@
 //! `Custom::AlarmBaseline`: the environment-sized alarm set over a cluster's ECS and Container
-//! Insights metrics (DESIGN.md §3), decided here as a pure plan so the sizes are unit-tested.
+//! Insights metrics (docs/contract.md, profiles), decided here as a pure plan so the sizes are unit-tested.
 
 use crate::alarm_spec::{AlarmSpec, MetricRef, Watched};
 use crate::metric_filter::FilterProps;

@@ -1,4 +1,4 @@
-//! The custom-resource protocol, written once (DESIGN.md §2).
+//! The custom-resource protocol, written once (docs/contract.md).
 //!
 //! A provider implements [`CustomResource`] for each of its types and [`Provider`] to route
 //! between them. [`run`] does everything else: decoding, the deadline, panics, the response
