@@ -38,6 +38,11 @@ class ResourceTypes(unittest.TestCase):
         for resource_type in resource_types():
             self.assertTrue(f'"{resource_type}"' in tests, f"no test in tests/e2e/ sends a {resource_type} event")
 
+    def test_every_type_is_in_the_fault_suite(self) -> None:
+        faults = read("tests/e2e/faults/*.rs")
+        for resource_type in resource_types():
+            self.assertTrue(f'"{resource_type}"' in faults, f"tests/e2e/faults/ never drives {resource_type}")
+
     def test_every_type_has_sample_events_for_its_provider(self) -> None:
         for resource_type, provider in resource_types().items():
             events = read(f"events/{provider}/*.json")

@@ -11,6 +11,7 @@ mod cancelled;
 #[path = "../common/mod.rs"]
 mod common;
 mod cut_off;
+mod monitoring_types;
 mod one_service;
 mod stage;
 mod update_delete;
@@ -49,7 +50,31 @@ async fn provider_case(
     fault: Injected,
     succeeds: bool,
 ) -> (Account, String) {
-    let stage = Stage::start(emulator().new_account().await, binary_name, fault, &[]).await;
+    let account = emulator().new_account().await;
+    provider_case_in(
+        account,
+        binary_name,
+        resource_type,
+        props,
+        fault_name,
+        fault,
+        succeeds,
+    )
+    .await
+}
+
+/// [`provider_case`] in an account the caller prepared (a log group a filter needs, the child
+/// alarm of a composite).
+async fn provider_case_in(
+    account: Account,
+    binary_name: &str,
+    resource_type: &str,
+    props: Value,
+    fault_name: &str,
+    fault: Injected,
+    succeeds: bool,
+) -> (Account, String) {
+    let stage = Stage::start(account, binary_name, fault, &[]).await;
     let create = stage
         .events
         .create(resource_type, LOGICAL_ID, props.clone());
