@@ -14,6 +14,7 @@ pub mod key_tags;
 pub mod kms_scan;
 pub mod logging;
 pub mod pace;
+pub mod plan;
 pub mod profile;
 pub mod props;
 pub mod schedule;

@@ -1,8 +1,11 @@
 //! `Custom::EcsCluster` properties: decoded, validated, and resolved against the environment
-//! profile, so the rest of the provider works only with final values.
+//! profile, so the rest of the provider works only with final values; and the plan of an Update
+//! against the live cluster. Pure: the ECS calls are in `clusters.rs`.
 
+use shared::plan::{Plan, shown, tag_change};
 use shared::props::{KMS_KEY_ARN_RULE, LOG_GROUP_NAME_RULE, is_kms_key_arn, is_log_group_name};
 use shared::{Environment, Problem, PropertyError, Props, Tag};
+use std::collections::BTreeMap;
 
 pub const TYPE: &str = "Custom::EcsCluster";
 
@@ -226,6 +229,132 @@ pub fn decode(props: &mut Props) -> Result<ClusterProps, PropertyError> {
         service_connect_namespace,
         tags,
     })
+}
+
+/// The live cluster as far as the properties go, normalized from DescribeClusters.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LiveCluster {
+    pub name: String,
+    pub arn: String,
+    pub container_insights: Option<String>,
+    /// `NONE`, `DEFAULT` or `OVERRIDE` (ECS Exec's session logging).
+    pub exec_logging: Option<String>,
+    pub exec_kms_key: Option<String>,
+    pub exec_log_group: Option<String>,
+    /// As ECS reports it: the namespace ARN on AWS.
+    pub namespace: Option<String>,
+    pub capacity_providers: Vec<String>,
+    pub strategy: Vec<StrategyItem>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The calls that bring a live cluster in step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// UpdateCluster: Container Insights, ECS Exec and the Service Connect defaults.
+    UpdateCluster,
+    /// PutClusterCapacityProviders: the providers and the default strategy.
+    CapacityProviders,
+    /// UntagResource of these keys, then TagResource with the properties' tags.
+    Tags(Vec<String>),
+}
+
+/// ECS Exec's session logging for the properties: off is `NONE`.
+pub fn exec_logging(props: &ClusterProps) -> &'static str {
+    match (
+        props.execute_command,
+        props.execute_command_log_group.is_some(),
+    ) {
+        (false, _) => "NONE",
+        (true, true) => "OVERRIDE",
+        (true, false) => "DEFAULT",
+    }
+}
+
+/// Whether the live namespace is the one the properties name. ECS reports the namespace's ARN
+/// while the properties usually give its name; a name the previous properties gave too is the
+/// namespace ECS already resolved.
+fn namespace_in_step(live: Option<&str>, desired: Option<&str>, old: Option<&str>) -> bool {
+    match (live.filter(|ns| !ns.is_empty()), desired) {
+        (None, None) => true,
+        (Some(live), Some(desired)) => {
+            live == desired || (!desired.starts_with("arn:") && old == Some(desired))
+        }
+        _ => false,
+    }
+}
+
+fn strategy_text(items: &[StrategyItem]) -> String {
+    items
+        .iter()
+        .map(|i| {
+            format!(
+                "{} weight {} base {}",
+                i.capacity_provider, i.weight, i.base
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What an Update would change on `live` to match `desired` (`old`: the properties it was made
+/// with, when known). The cluster name is the physical id: a new one is a replacement, which
+/// the named lifecycle handles before any plan.
+pub fn plan(live: &LiveCluster, desired: &ClusterProps, old: Option<&ClusterProps>) -> Plan<Step> {
+    let mut plan = Plan::new();
+    plan.compare(
+        "ContainerInsights",
+        shown(live.container_insights.as_deref()),
+        desired.container_insights.as_str(),
+        Step::UpdateCluster,
+    );
+    let live_exec = live.exec_logging.as_deref().unwrap_or("NONE") != "NONE";
+    plan.compare(
+        "ExecuteCommand",
+        live_exec.to_string(),
+        desired.execute_command.to_string(),
+        Step::UpdateCluster,
+    );
+    if desired.execute_command {
+        plan.compare(
+            "ExecuteCommandKmsKeyArn",
+            shown(live.exec_kms_key.as_deref()),
+            shown(desired.execute_command_kms_key_arn.as_deref()),
+            Step::UpdateCluster,
+        );
+        plan.compare(
+            "ExecuteCommandLogGroupName",
+            shown(live.exec_log_group.as_deref()),
+            shown(desired.execute_command_log_group.as_deref()),
+            Step::UpdateCluster,
+        );
+    }
+    let desired_namespace = desired.service_connect_namespace.as_deref();
+    let old_namespace = old.and_then(|o| o.service_connect_namespace.as_deref());
+    if !namespace_in_step(live.namespace.as_deref(), desired_namespace, old_namespace) {
+        plan.compare(
+            "ServiceConnectNamespace",
+            shown(live.namespace.as_deref()),
+            shown(desired_namespace),
+            Step::UpdateCluster,
+        );
+    }
+    plan.compare(
+        "CapacityProviders",
+        live.capacity_providers.join(", "),
+        desired.capacity_providers.join(", "),
+        Step::CapacityProviders,
+    );
+    plan.compare(
+        "DefaultCapacityProviderStrategy",
+        strategy_text(&live.strategy),
+        strategy_text(&desired.strategy),
+        Step::CapacityProviders,
+    );
+    if let Some((live_tags, desired_tags, removed)) = tag_change(&live.tags, &desired.tags) {
+        plan.compare("Tags", live_tags, desired_tags, Step::Tags(removed));
+    }
+    plan
 }
 
 #[cfg(test)]

@@ -168,3 +168,104 @@ proptest! {
         shared::test_support::decodes_or_names_itself::<shared::cfn::Named<crate::EcsClusters>>(&base, field, value)?;
     }
 }
+
+/// The live cluster that is exactly what `props` asks for, as ECS would report it.
+fn in_step(props: &ClusterProps) -> LiveCluster {
+    LiveCluster {
+        name: props.cluster_name.clone(),
+        arn: format!(
+            "arn:aws:ecs:us-east-1:123456789012:cluster/{}",
+            props.cluster_name
+        ),
+        container_insights: Some(props.container_insights.clone()),
+        exec_logging: Some(exec_logging(props).to_owned()),
+        exec_kms_key: props.execute_command_kms_key_arn.clone(),
+        exec_log_group: props.execute_command_log_group.clone(),
+        namespace: props.service_connect_namespace.clone(),
+        capacity_providers: props.capacity_providers.clone(),
+        strategy: props.strategy.clone(),
+        tags: props
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .chain([("stackhand:stack-id".to_owned(), "arn:stack".to_owned())])
+            .collect(),
+    }
+}
+
+fn env(environment: &str) -> ClusterProps {
+    decode_json(json!({"Environment": environment, "ClusterName": "apps", "Tags": [{"Key": "team", "Value": "platform"}]}))
+        .expect("valid")
+}
+
+#[test]
+fn a_cluster_in_step_plans_nothing() {
+    for environment in ["dev", "qa", "uat", "prod"] {
+        let props = env(environment);
+        assert!(
+            plan(&in_step(&props), &props, Some(&props)).is_empty(),
+            "{environment}"
+        );
+    }
+}
+
+#[test]
+fn prod_to_dev_plans_exec_service_connect_and_capacity_in_two_calls() {
+    let (prod, dev) = (env("prod"), env("dev"));
+    let plan = plan(&in_step(&prod), &dev, Some(&prod));
+    assert_eq!(
+        plan.properties(),
+        [
+            "ExecuteCommand",
+            "ServiceConnectNamespace",
+            "DefaultCapacityProviderStrategy"
+        ]
+    );
+    let namespace = &plan.changes[1];
+    assert_eq!(
+        (namespace.live.as_str(), namespace.desired.as_str()),
+        ("apps.internal", "(none)")
+    );
+    assert!(plan.needs(&Step::UpdateCluster) && plan.needs(&Step::CapacityProviders));
+}
+
+#[test]
+fn the_namespace_arn_ecs_reports_is_the_name_the_properties_gave_before() {
+    let prod = env("prod");
+    let mut live = in_step(&prod);
+    live.namespace =
+        Some("arn:aws:servicediscovery:us-east-1:123456789012:namespace/ns-abc".to_owned());
+    assert!(plan(&live, &prod, Some(&prod)).is_empty());
+    // Without the previous properties the name cannot be matched to the ARN: it is sent again.
+    assert_eq!(
+        plan(&live, &prod, None).properties(),
+        ["ServiceConnectNamespace"]
+    );
+}
+
+#[test]
+fn tags_changed_by_hand_are_planned_back_and_owner_records_are_never_touched() {
+    let props = env("dev");
+    let mut live = in_step(&props);
+    live.tags.insert("added-by-hand".to_owned(), "x".to_owned());
+    live.tags
+        .insert("team".to_owned(), "someone-else".to_owned());
+    let plan = plan(&live, &props, Some(&props));
+    assert_eq!(plan.properties(), ["Tags"]);
+    assert_eq!(
+        plan.changes[0].step,
+        Step::Tags(vec!["added-by-hand".to_owned()])
+    );
+    assert_eq!(plan.changes[0].live, "added-by-hand=x, team=someone-else");
+    assert_eq!(plan.changes[0].desired, "team=platform");
+}
+
+#[test]
+fn insights_turned_off_by_hand_is_one_update_cluster() {
+    let props = env("uat");
+    let mut live = in_step(&props);
+    live.container_insights = Some("disabled".to_owned());
+    let plan = plan(&live, &props, Some(&props));
+    assert_eq!(plan.properties(), ["ContainerInsights"]);
+    assert_eq!(plan.changes[0].step, Step::UpdateCluster);
+}
