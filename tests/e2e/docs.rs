@@ -72,7 +72,8 @@ fn check<R: CustomResource>(minimal: Value, attributes: &[&str]) {
 
 #[test]
 fn log_group_docs_match_the_decoder() {
-    use monitoring_provider::log_group::{ATTRIBUTES, LogGroups};
+    use monitoring_provider::log_group::ATTRIBUTES;
+    use monitoring_provider::log_groups::LogGroups;
     check::<Named<LogGroups>>(
         json!({"Environment": "dev", "LogGroupName": "/a"}),
         &ATTRIBUTES,

@@ -219,7 +219,7 @@ fn what_aws_refuses_at_deploy_time_fails_in_the_decoder() {
     assert!(many.contains("Tags may hold at most 40 tags"), "{many}");
     assert!(many.contains("got 41 tags"), "{many}");
 
-    type Group = Named<crate::log_group::LogGroups>;
+    type Group = Named<crate::log_groups::LogGroups>;
     let reserved = reason::<Group>(json!({"Environment": "dev", "LogGroupName": "aws/mine"}));
     assert!(
         reserved.contains("LogGroupName must not start with aws/"),

@@ -1,4 +1,5 @@
 use super::*;
+use crate::log_groups::LogGroups;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use shared::cfn::decode_properties;
@@ -156,4 +157,70 @@ fn uat_and_prod_delete_a_log_group_only_when_told_explicitly() {
             );
         }
     }
+}
+
+fn in_step(props: &LogGroupProps) -> LiveGroup {
+    LiveGroup {
+        arn: format!(
+            "arn:aws:logs:us-east-1:123456789012:log-group:{}",
+            props.log_group_name
+        ),
+        retention: Some(props.retention()),
+        kms_key_id: props.kms_key_arn.clone(),
+        tags: props
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .chain([("stackhand:logical-id".to_owned(), "Logs".to_owned())])
+            .collect(),
+    }
+}
+
+const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+#[test]
+fn a_group_in_step_plans_nothing() {
+    let props = decode_json(
+        json!({"Environment": "qa", "LogGroupName": "/app", "KmsKeyArn": KEY,
+        "Tags": [{"Key": "team", "Value": "orders"}]}),
+    )
+    .expect("valid");
+    assert!(plan(&in_step(&props), &props).is_empty());
+}
+
+#[test]
+fn retention_shortened_and_key_removed_by_hand_are_planned_back() {
+    let props =
+        decode_json(json!({"Environment": "prod", "LogGroupName": "/app", "KmsKeyArn": KEY}))
+            .expect("valid");
+    let mut live = in_step(&props);
+    live.retention = Some(1);
+    live.kms_key_id = None;
+    let plan = plan(&live, &props);
+    assert_eq!(plan.properties(), ["RetentionInDays", "KmsKeyArn"]);
+    assert_eq!(
+        (
+            plan.changes[0].live.as_str(),
+            plan.changes[0].desired.as_str()
+        ),
+        ("1", "90")
+    );
+    assert_eq!(
+        (
+            plan.changes[1].live.as_str(),
+            plan.changes[1].desired.as_str()
+        ),
+        ("(none)", KEY)
+    );
+    assert_eq!(plan.changes[1].step, Step::Encryption);
+}
+
+#[test]
+fn a_group_that_never_expires_is_shown_so() {
+    let props = decode_json(json!({"Environment": "dev", "LogGroupName": "/app"})).expect("valid");
+    let mut live = in_step(&props);
+    live.retention = None;
+    let plan = plan(&live, &props);
+    assert_eq!(plan.changes[0].live, "never expire");
+    assert_eq!(plan.changes[0].step, Step::Retention);
 }
