@@ -1,4 +1,5 @@
-//! Turns a panic inside a handler's future into a value, so the runner can still answer.
+//! Turns a panic inside a handler's future into a value, so the runner can still answer; and
+//! the first-event set-up both runners share.
 
 use std::any::Any;
 use std::future::Future;
@@ -37,4 +38,25 @@ pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> &str {
     } else {
         "a non-text panic payload"
     }
+}
+
+/// Builds a function's state on its first event: the SDK config, then `build`, with an error or
+/// a panic turned into the message every event is then answered with. Both runners (custom
+/// resources and event functions) keep its result in a `OnceCell`.
+pub(crate) async fn set_up<S>(
+    build: impl FnOnce(&aws_config::SdkConfig) -> Result<S, String>,
+) -> Result<S, String> {
+    let built = CatchUnwind::new(async {
+        match crate::aws::load().await {
+            Ok(config) => build(&config),
+            Err(err) => Err(err.to_string()),
+        }
+    })
+    .await;
+    built.unwrap_or_else(|panic| {
+        Err(format!(
+            "client setup panicked: {}",
+            panic_message(panic.as_ref())
+        ))
+    })
 }

@@ -3,7 +3,7 @@
 //! is still waiting on AWS near the Lambda deadline is abandoned with a named error, before
 //! anything further is sent, instead of being killed mid-way by Lambda.
 
-use crate::catch_unwind::{CatchUnwind, panic_message};
+use crate::catch_unwind::set_up;
 use crate::cfn::runner::{deadline_from_epoch_ms, guard_margin};
 use aws_config::SdkConfig;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -49,18 +49,7 @@ where
 {
     crate::logging::init();
     let state: tokio::sync::OnceCell<Result<S, String>> = tokio::sync::OnceCell::new();
-    let setup = || async {
-        let built = CatchUnwind::new(async {
-            match crate::aws::load().await {
-                Ok(config) => build(&config),
-                Err(err) => Err(err.to_string()),
-            }
-        })
-        .await;
-        built.unwrap_or_else(|panic| {
-            Err(format!("setup panicked: {}", panic_message(panic.as_ref())))
-        })
-    };
+    let setup = || set_up(&build);
     lambda_runtime::run(lambda_runtime::service_fn(|event: LambdaEvent<Value>| {
         let state = &state;
         let handler = &handler;

@@ -78,7 +78,9 @@ pub fn shown(value: Option<&str>) -> String {
 /// The user's part of a live tag set: without the owner records (`stackhand:`) and AWS's own.
 pub fn user_tags(live: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     live.iter()
-        .filter(|(k, _)| !k.starts_with("stackhand:") && !k.to_ascii_lowercase().starts_with("aws:"))
+        .filter(|(k, _)| {
+            !k.starts_with("stackhand:") && !k.to_ascii_lowercase().starts_with("aws:")
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }

@@ -4,7 +4,7 @@ use super::event::{self, Envelope, Request, RequestType, redact_url};
 use super::response::{ResponseBody, Status};
 use super::sender::send_response;
 use super::{FAILED_CREATE_PREFIX, Outcome, Provider};
-use crate::catch_unwind::{CatchUnwind, panic_message};
+use crate::catch_unwind::{CatchUnwind, panic_message, set_up};
 use crate::error::{InvocationError, ResourceError};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
@@ -41,21 +41,7 @@ pub async fn run_provider<P: Provider>(
 ) -> Result<(), lambda_runtime::Error> {
     crate::logging::init();
     let provider: tokio::sync::OnceCell<Result<P, String>> = tokio::sync::OnceCell::new();
-    let setup = || async {
-        let built = CatchUnwind::new(async {
-            crate::aws::load()
-                .await
-                .map(|config| build(&config))
-                .map_err(|err| err.to_string())
-        })
-        .await;
-        built.unwrap_or_else(|panic| {
-            Err(format!(
-                "client setup panicked: {}",
-                panic_message(panic.as_ref())
-            ))
-        })
-    };
+    let setup = || set_up(|config| Ok(build(config)));
     lambda_runtime::run(lambda_runtime::service_fn(|event| async {
         run(provider.get_or_init(setup).await, event).await
     }))
