@@ -2,6 +2,8 @@
 //! composite alarms, dashboards, metric filters, Logs Insights queries, alert topics, and the
 //! environment-sized alarm baseline.
 
+pub mod alarm_decode;
+pub mod alarm_metrics;
 pub mod alarm_spec;
 pub mod alert_topic;
 pub mod baseline;
