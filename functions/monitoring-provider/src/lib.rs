@@ -7,6 +7,7 @@ pub mod alarm_metrics;
 pub mod alarm_spec;
 pub mod alert_topic;
 pub mod baseline;
+pub mod baseline_catalogue;
 pub mod baseline_lifecycle;
 pub mod composite;
 pub mod cw;
