@@ -40,13 +40,14 @@ class Emulator:
         if missing:
             raise SystemExit(f"no function binaries in {binaries} ({', '.join(missing)}): run `cargo build --workspace --bins`")
         env = dict(os.environ, STACKHAND_FUNCTION_LOGS=str(self.logs))
-        self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests/emulator/serve.py"), "-H", host, "-p", str(self.port),
-             "--functions", str(binaries), "--exit-with-parent"],
-            stdout=open(self.logs / "emulator.log", "ab"),
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+        with open(self.logs / "emulator.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, str(ROOT / "tests/emulator/serve.py"), "-H", host, "-p", str(self.port),
+                 "--functions", str(binaries), "--exit-with-parent"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
