@@ -1,4 +1,4 @@
-//! Walking an account's KMS keys: the code key-rotator and key-auditor share. Listing is
+//! Walking an account's KMS keys: the code kms-provider, key-rotator and key-auditor share. Listing is
 //! paginated, per-key work runs with bounded concurrency, and the rule for which keys KMS can
 //! rotate lives here once, so the rotator skips exactly the keys the auditor never flags.
 
@@ -30,6 +30,18 @@ impl KmsCallError {
             operation,
             target: target.to_owned(),
             detail: describe_aws_error(err),
+        }
+    }
+}
+
+impl KmsCallError {
+    /// The same failure as a custom resource's Reason, naming the type.
+    pub fn for_resource(self, resource_type: &'static str) -> crate::ResourceError {
+        crate::ResourceError::Aws {
+            resource_type,
+            operation: self.operation,
+            target: self.target,
+            detail: self.detail,
         }
     }
 }

@@ -9,6 +9,7 @@ use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_kms::types::{GrantConstraints, GrantOperation, KeyMetadata, KeyState, Tag};
 use shared::ResourceError;
 use shared::cfn::{CANCELLED_CREATE_WINDOW, Request, TAG_LOGICAL_ID, TAG_REQUEST_ID, TAG_STACK_ID};
+use shared::kms_scan;
 use std::collections::BTreeMap;
 
 /// How many ListResourceTags calls run at once when looking for a request's key.
@@ -118,20 +119,9 @@ impl KeyStore {
     }
 
     pub async fn tags(&self, key_id: &str) -> Result<Tags, ResourceError> {
-        let pages: Vec<Tag> = self
-            .kms
-            .list_resource_tags()
-            .key_id(key_id)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
+        kms_scan::tags(&self.kms, key_id)
             .await
-            .map_err(|e| self.err("ListResourceTags", key_id, &e))?;
-        Ok(pages
-            .into_iter()
-            .map(|t| (t.tag_key, t.tag_value))
-            .collect())
+            .map_err(|e| e.for_resource(self.resource_type))
     }
 
     /// Decides whether `alias` may be given to the key this request makes.
@@ -195,40 +185,27 @@ impl KeyStore {
 
     /// Every live key `request` created (its stack and request tags), scanning the account.
     pub async fn made_by(&self, request: &Request) -> Result<Vec<String>, ResourceError> {
-        let ids: Vec<String> = self
-            .kms
-            .list_keys()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
+        let ids = kms_scan::key_ids(&self.kms)
             .await
-            .map_err(|e| self.err("ListKeys", "the account", &e))?
-            .into_iter()
-            .filter_map(|k| k.key_id)
-            .collect();
-        let mut made = Vec::new();
-        for batch in ids.chunks(TAG_SCAN_CONCURRENCY) {
-            let mut tasks = tokio::task::JoinSet::new();
-            for id in batch {
-                let store = self.clone();
-                let id = id.clone();
-                tasks.spawn(async move {
-                    // A key we may not read (another service's) is not ours.
-                    let tags = store.tags(&id).await.unwrap_or_default();
-                    (id, tags)
-                });
+            .map_err(|e| e.for_resource(self.resource_type))?;
+        let (stack_id, request_id) = (request.stack_id.clone(), request.request_id.clone());
+        let tagged = kms_scan::bounded(ids, TAG_SCAN_CONCURRENCY, |id| {
+            let (kms, stack_id, request_id) =
+                (self.kms.clone(), stack_id.clone(), request_id.clone());
+            async move {
+                // A key we may not read (another service's) is not ours.
+                let tags = kms_scan::tags(&kms, &id).await.unwrap_or_default();
+                let ours = tags.get(TAG_REQUEST_ID) == Some(&request_id)
+                    && tags.get(TAG_STACK_ID) == Some(&stack_id);
+                ours.then_some(id)
             }
-            while let Some(joined) = tasks.join_next().await {
-                let Ok((id, tags)) = joined else { continue };
-                if tags.get(TAG_REQUEST_ID) == Some(&request.request_id)
-                    && tags.get(TAG_STACK_ID) == Some(&request.stack_id)
-                {
-                    let live = self.describe(&id).await?;
-                    if live.is_some_and(|k| !is_gone(k.key_state())) {
-                        made.push(id);
-                    }
-                }
+        })
+        .await;
+        let mut made = Vec::new();
+        for id in tagged.into_iter().flatten() {
+            let live = self.describe(&id).await?;
+            if live.is_some_and(|k| !is_gone(k.key_state())) {
+                made.push(id);
             }
         }
         Ok(made)
