@@ -137,12 +137,13 @@ class Demo:
         kms.create_key(Description="made by hand, rotation off")
         dry = self.invoke("key-rotator", {"dryRun": True})
         for action in dry.get("actions", [])[:8]:
-            print(f"    would {action.get('action')}: {action.get('keyId')} ({action.get('reason')})")
+            print(f"    dry run: {action.get('action')} {action.get('keyId')} ({action.get('reason')})")
         real = self.invoke("key-rotator", {"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"})
         audit = self.invoke("key-auditor", {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}})
         findings = {k: v for k, v in (audit.get("summary") or {}).items() if v}
         print(f"    audit: {audit.get('keysScanned')} keys, {audit.get('compliancePercent')}% compliant; findings {findings}")
-        return True, f"rotator acted on {len(real.get('actions', []))} keys; auditor scanned {audit.get('keysScanned')}"
+        acted = len(real.get("actions", []))
+        return True, f"rotator acted on {acted} key{'' if acted == 1 else 's'}; auditor scanned {audit.get('keysScanned')}"
 
     def update(self, target: str) -> tuple[bool, str]:
         changed = []
