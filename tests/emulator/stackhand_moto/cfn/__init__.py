@@ -16,7 +16,7 @@ from moto.cloudformation.models import CloudFormationBackend, Stack
 from moto.cloudformation import parsing
 from moto.cloudformation.parsing import ResourceMap
 
-from . import custom, engine, functions, graph, sam
+from . import custom, engine, functions, graph, sam, update
 
 # How long a CreateStack, UpdateStack or DeleteStack call waits for its operation before it
 # answers (the operation goes on afterwards). CloudFormation answers at once; waiting a little
@@ -90,7 +90,7 @@ def update_stack(self: CloudFormationBackend, name: str, template: str, role_arn
     resolved = self._resolve_update_parameters(instance=stack, incoming_params=parameters)
     body = _prepared(template, resolved, self.region_name)
     stack.template = template
-    engine.run(stack, lambda: engine.update(self, stack, json.loads(body), resolved))
+    engine.run(stack, lambda: update.update(self, stack, json.loads(body), resolved))
     _wait(stack)
     return stack
 
@@ -121,7 +121,7 @@ def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_
         engine.run(stack, lambda: engine.create(self, stack, json.loads(body)))
     else:
         stack.template = change_set.template
-        engine.run(stack, lambda: engine.update(self, stack, json.loads(body), change_set.parameters))
+        engine.run(stack, lambda: update.update(self, stack, json.loads(body), change_set.parameters))
     _wait(stack)
     change_set.execution_status = "EXECUTE_COMPLETE"
 
