@@ -13,8 +13,10 @@ pub mod key_tags;
 #[cfg(feature = "kms")]
 pub mod kms_scan;
 pub mod logging;
+pub mod names;
 pub mod pace;
 pub mod plan;
+pub mod problem;
 pub mod profile;
 pub mod props;
 pub mod schedule;

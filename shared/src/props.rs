@@ -5,102 +5,13 @@
 //! at [`Props::finish`] is an unknown property and fails. Errors name the resource type, the
 //! property, the value received and what is allowed (docs/contract.md, rule 7).
 
+pub use crate::names::{KMS_KEY_ARN_RULE, LOG_GROUP_NAME_RULE, is_kms_key_arn, is_log_group_name};
+use crate::problem::{MAX_SHOWN_VALUE, truncate_chars};
+pub use crate::problem::{Problem, PropertyError, show};
 use serde_json::{Map, Value};
-use std::fmt;
 
 /// Properties CloudFormation adds itself; accepted on every resource and otherwise ignored.
 const IGNORED: &[&str] = &["ServiceToken", "ServiceTimeout"];
-
-/// The longest rendering of a received value that goes into a Reason.
-const MAX_SHOWN_VALUE: usize = 80;
-
-/// A property that could not be decoded, in the user's words.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{resource_type}: {property} {problem}")]
-pub struct PropertyError {
-    pub resource_type: String,
-    pub property: String,
-    pub problem: Problem,
-}
-
-/// What is wrong with a property.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Problem {
-    Missing,
-    /// Required in this situation only; the text says when.
-    RequiredWhen(String),
-    WrongType {
-        expected: &'static str,
-        got: String,
-    },
-    OutOfRange {
-        min: i64,
-        max: i64,
-        got: String,
-    },
-    NotOneOf {
-        allowed: Vec<String>,
-        got: String,
-    },
-    Invalid {
-        rule: String,
-        got: String,
-    },
-    Conflict {
-        other: String,
-    },
-    /// Allowed only together with another setting; the text names it.
-    OnlyWith(String),
-    Unknown {
-        allowed: Vec<String>,
-    },
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Problem::Missing => write!(f, "is required"),
-            Problem::RequiredWhen(when) => write!(f, "is required when {when}"),
-            Problem::WrongType { expected, got } => write!(f, "must be {expected}, got {got}"),
-            Problem::OutOfRange { min, max, got } => {
-                write!(f, "must be between {min} and {max}, got {got}")
-            }
-            Problem::NotOneOf { allowed, got } => {
-                write!(f, "must be one of {}, got {got}", allowed.join(", "))
-            }
-            Problem::Invalid { rule, got } => write!(f, "{rule}, got {got}"),
-            Problem::Conflict { other } => write!(f, "cannot be combined with {other}"),
-            Problem::OnlyWith(other) => write!(f, "is only allowed with {other}"),
-            Problem::Unknown { allowed } => {
-                write!(
-                    f,
-                    "is not a known property; allowed: {}",
-                    allowed.join(", ")
-                )
-            }
-        }
-    }
-}
-
-/// Renders a received value for a Reason: numbers and booleans plain, strings quoted,
-/// containers summarised, everything cut to a readable length.
-pub fn show(value: &Value) -> String {
-    let text = match value {
-        Value::Null => "null".to_owned(),
-        Value::Object(_) => "an object".to_owned(),
-        Value::Array(items) => format!("a list of {}", items.len()),
-        Value::String(s) => format!("\"{s}\""),
-        other => other.to_string(),
-    };
-    truncate_chars(&text, MAX_SHOWN_VALUE)
-}
-
-fn truncate_chars(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
-}
 
 /// A user tag: `{Key, Value}`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -481,38 +392,11 @@ impl Props {
     }
 }
 
-/// `arn:<partition>:kms:<region>:<account>:key/<id>`: a key ARN, not an alias.
-pub fn is_kms_key_arn(text: &str) -> bool {
-    let parts: Vec<&str> = text.splitn(6, ':').collect();
-    matches!(parts.as_slice(),
-        ["arn", partition, "kms", region, account, resource]
-            if partition.starts_with("aws")
-                && !region.is_empty()
-                && account.len() == 12
-                && account.chars().all(|c| c.is_ascii_digit())
-                && resource.strip_prefix("key/").is_some_and(|id| !id.is_empty()))
-}
-
-/// The rule text that goes with [`is_kms_key_arn`].
-pub const KMS_KEY_ARN_RULE: &str =
-    "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)";
-
-/// CloudWatch Logs group names: 1 to 512 characters of a-z, A-Z, 0-9, '.', '-', '_', '/', '#'.
 /// How many tags AWS allows on one resource (KMS, Logs, CloudWatch, ECS and SNS alike).
 pub const AWS_MAX_TAGS: usize = 50;
 /// How many of them a user may give: stackhand adds at most 10 of its own (the five of the owner
 /// record, severity, runbook or the key-rotation pair, `stackhand:replaces`, retained-at).
 pub const MAX_USER_TAGS: usize = 40;
-
-pub fn is_log_group_name(name: &str) -> bool {
-    (1..=512).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '#'))
-}
-
-pub const LOG_GROUP_NAME_RULE: &str =
-    "must be 1 to 512 characters of a-z, A-Z, 0-9, '.', '-', '_', '/' and '#'";
 
 fn error(resource_type: &str, property: &str, problem: Problem) -> PropertyError {
     PropertyError {
