@@ -6,6 +6,7 @@ pub mod alarm_decode;
 pub mod alarm_metrics;
 pub mod alarm_spec;
 pub mod alert_topic;
+pub mod alert_topics;
 pub mod baseline;
 pub mod baseline_catalogue;
 pub mod baseline_lifecycle;
