@@ -12,6 +12,7 @@ pub mod replicas;
 pub mod retire;
 pub mod spec;
 pub mod store;
+mod store_grants;
 
 use aws_config::SdkConfig;
 use key::{ATTRIBUTES, KeyProps};

@@ -1,12 +1,11 @@
 //! The KMS calls both resource types make, each turned into a `ResourceError` that names the
 //! resource type, the operation and the key.
 
-use crate::grants::{Constraint, GrantSpec, LiveGrant};
 use aws_config::SdkConfig;
 use aws_sdk_kms::Client;
 use aws_sdk_kms::config::Region;
 use aws_sdk_kms::error::ProvideErrorMetadata;
-use aws_sdk_kms::types::{GrantConstraints, GrantOperation, KeyMetadata, KeyState, Tag};
+use aws_sdk_kms::types::{KeyMetadata, KeyState, Tag};
 use shared::ResourceError;
 use shared::cfn::{CANCELLED_CREATE_WINDOW, Request, TAG_LOGICAL_ID, TAG_REQUEST_ID, TAG_STACK_ID};
 use shared::kms_scan;
@@ -269,91 +268,6 @@ impl KeyStore {
         self.refused(format!(
             "Aliases: {alias} already names key {holder}, {why}"
         ))
-    }
-
-    pub async fn grants(&self, key_id: &str) -> Result<Vec<LiveGrant>, ResourceError> {
-        let entries = self
-            .kms
-            .list_grants()
-            .key_id(key_id)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| self.err("ListGrants", key_id, &e))?;
-        Ok(entries
-            .into_iter()
-            .filter_map(|g| {
-                let mut operations: Vec<String> = g
-                    .operations()
-                    .iter()
-                    .map(|o| o.as_str().to_owned())
-                    .collect();
-                operations.sort();
-                let constraint = match g.constraints() {
-                    Some(c) if c.encryption_context_equals().is_some() => Constraint::Equals(
-                        c.encryption_context_equals()
-                            .into_iter()
-                            .flatten()
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect(),
-                    ),
-                    Some(c) if c.encryption_context_subset().is_some() => Constraint::Subset(
-                        c.encryption_context_subset()
-                            .into_iter()
-                            .flatten()
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect(),
-                    ),
-                    _ => Constraint::None,
-                };
-                Some(LiveGrant {
-                    id: g.grant_id?,
-                    spec: GrantSpec {
-                        name: g.name?,
-                        grantee: g.grantee_principal?,
-                        operations,
-                        retiring: g.retiring_principal,
-                        constraint,
-                    },
-                })
-            })
-            .collect())
-    }
-
-    pub async fn create_grant(&self, key_id: &str, grant: &GrantSpec) -> Result<(), ResourceError> {
-        let constraints = match &grant.constraint {
-            Constraint::None => None,
-            Constraint::Subset(pairs) => Some(
-                GrantConstraints::builder()
-                    .set_encryption_context_subset(Some(pairs.clone().into_iter().collect()))
-                    .build(),
-            ),
-            Constraint::Equals(pairs) => Some(
-                GrantConstraints::builder()
-                    .set_encryption_context_equals(Some(pairs.clone().into_iter().collect()))
-                    .build(),
-            ),
-        };
-        self.kms
-            .create_grant()
-            .key_id(key_id)
-            .name(&grant.name)
-            .grantee_principal(&grant.grantee)
-            .set_retiring_principal(grant.retiring.clone())
-            .set_operations(Some(
-                grant
-                    .operations
-                    .iter()
-                    .map(|o| GrantOperation::from(o.as_str()))
-                    .collect(),
-            ))
-            .set_constraints(constraints)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| self.err("CreateGrant", &format!("{key_id} grant {}", grant.name), &e))
     }
 
     /// Schedules deletion; a key already pending deletion or gone is a success. The only call

@@ -1,0 +1,93 @@
+//! The grant calls of [`KeyStore`]: list a key's grants, create one from its spec.
+
+use crate::grants::{Constraint, GrantSpec, LiveGrant};
+use crate::store::KeyStore;
+use aws_sdk_kms::types::{GrantConstraints, GrantOperation};
+use shared::ResourceError;
+
+impl KeyStore {
+    pub async fn grants(&self, key_id: &str) -> Result<Vec<LiveGrant>, ResourceError> {
+        let entries = self
+            .kms
+            .list_grants()
+            .key_id(key_id)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| self.err("ListGrants", key_id, &e))?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|g| {
+                let mut operations: Vec<String> = g
+                    .operations()
+                    .iter()
+                    .map(|o| o.as_str().to_owned())
+                    .collect();
+                operations.sort();
+                let constraint = match g.constraints() {
+                    Some(c) if c.encryption_context_equals().is_some() => Constraint::Equals(
+                        c.encryption_context_equals()
+                            .into_iter()
+                            .flatten()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                    ),
+                    Some(c) if c.encryption_context_subset().is_some() => Constraint::Subset(
+                        c.encryption_context_subset()
+                            .into_iter()
+                            .flatten()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                    ),
+                    _ => Constraint::None,
+                };
+                Some(LiveGrant {
+                    id: g.grant_id?,
+                    spec: GrantSpec {
+                        name: g.name?,
+                        grantee: g.grantee_principal?,
+                        operations,
+                        retiring: g.retiring_principal,
+                        constraint,
+                    },
+                })
+            })
+            .collect())
+    }
+
+    pub async fn create_grant(&self, key_id: &str, grant: &GrantSpec) -> Result<(), ResourceError> {
+        let constraints = match &grant.constraint {
+            Constraint::None => None,
+            Constraint::Subset(pairs) => Some(
+                GrantConstraints::builder()
+                    .set_encryption_context_subset(Some(pairs.clone().into_iter().collect()))
+                    .build(),
+            ),
+            Constraint::Equals(pairs) => Some(
+                GrantConstraints::builder()
+                    .set_encryption_context_equals(Some(pairs.clone().into_iter().collect()))
+                    .build(),
+            ),
+        };
+        self.kms
+            .create_grant()
+            .key_id(key_id)
+            .name(&grant.name)
+            .grantee_principal(&grant.grantee)
+            .set_retiring_principal(grant.retiring.clone())
+            .set_operations(Some(
+                grant
+                    .operations
+                    .iter()
+                    .map(|o| GrantOperation::from(o.as_str()))
+                    .collect(),
+            ))
+            .set_constraints(constraints)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.err("CreateGrant", &format!("{key_id} grant {}", grant.name), &e))
+    }
+}
