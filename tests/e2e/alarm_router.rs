@@ -1,5 +1,8 @@
 //! alarm-router end to end: real alarms in the emulator, the router's notification read back
 //! from SQS queues subscribed to the topics.
+//!
+//! Longer than 400 lines on purpose: one file is one test binary, and its tests share one
+//! emulator process; a split would add a binary and an emulator start for no clearer grouping.
 
 mod common;
 

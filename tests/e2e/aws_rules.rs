@@ -2,6 +2,9 @@
 //! (`tests/emulator/stackhand_moto/strict.py`): the largest realistic inputs stay within the
 //! 4,096-byte response, KMS calls come in the order a disabled key allows, and an anomaly
 //! detector another alarm uses survives whatever order its dimensions were given in.
+//!
+//! Longer than 400 lines on purpose: one file is one test binary, and its tests share one
+//! emulator process; a split would add a binary and an emulator start for no clearer grouping.
 
 mod common;
 

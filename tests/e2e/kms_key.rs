@@ -1,4 +1,7 @@
 //! `Custom::KmsKey` end to end: the lifecycle CloudFormation drives, checked in the emulator.
+//!
+//! Longer than 400 lines on purpose: one file is one test binary, and its tests share one
+//! emulator process; a split would add a binary and an emulator start for no clearer grouping.
 
 mod common;
 

@@ -1,5 +1,8 @@
 //! The monitoring types end to end: metric and composite alarms, dashboards, metric filters,
 //! query definitions, alert topics and the alarm baseline, checked in the emulator.
+//!
+//! Longer than 400 lines on purpose: one file is one test binary, and its tests share one
+//! emulator process; a split would add a binary and an emulator start for no clearer grouping.
 
 mod common;
 

@@ -2,6 +2,9 @@
 //! "Ownership"): forged and mistaken Deletes, renamed and copied logical ids, two stacks with
 //! one name, environments moved down, a replacement rolled back, a cancelled Create's sweep, and
 //! resources made by the release before owner records.
+//!
+//! Longer than 400 lines on purpose: one file is one test binary, and its tests share one
+//! emulator process; a split would add a binary and an emulator start for no clearer grouping.
 
 mod common;
 

@@ -1,4 +1,7 @@
 //! One test or more per protocol rule of docs/contract.md, driven end to end against the emulator.
+//!
+//! Longer than 400 lines on purpose: one file is one test binary, and its tests share one
+//! emulator process; a split would add a binary and an emulator start for no clearer grouping.
 
 mod common;
 

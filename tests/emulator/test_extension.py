@@ -1,4 +1,7 @@
-"""Tests of the moto extension itself, through boto3 against a real serve.py process."""
+"""Tests of the moto extension itself, through boto3 against a real serve.py process.
+
+Longer than 400 lines on purpose: one class per extension module, all against one server.
+"""
 
 import os
 import socket

@@ -1,5 +1,8 @@
 //! The CloudWatch calls the alarm types share: look an alarm up, put a metric alarm from its
 //! spec (with its anomaly detector), keep tags in step, delete.
+//!
+//! A little over 400 lines on purpose: the one module of CloudWatch alarm calls, as each provider
+//! has one module per AWS service.
 
 use crate::alarm_spec::{AlarmSpec, MetricRef, Query, Watched};
 use aws_sdk_cloudwatch::Client;

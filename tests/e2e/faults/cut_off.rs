@@ -2,6 +2,9 @@
 //! call, and the Create answers FAILED in time. Then CloudFormation either retries the same
 //! request, which must find what was made by its request tag and finish it, or rolls it back,
 //! whose Delete of the marker id must remove what was made, and nothing else.
+//!
+//! Longer than 400 lines on purpose: each multi-call type's cut, retry and rollback side by side,
+//! in the one fault binary.
 
 use crate::common;
 use crate::stage::{Injected, LOGICAL_ID, Stage};
