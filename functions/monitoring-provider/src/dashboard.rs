@@ -7,6 +7,7 @@ use crate::owners::{Kind, Ledger};
 use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
 use serde_json::Value;
 use shared::cfn::{Created, NamedResource, Outcome, Request};
+use shared::plan::Plan;
 use shared::props::show;
 use shared::{Environment, Problem, PropertyError, Props, ResourceError};
 use std::collections::BTreeMap;
@@ -27,6 +28,29 @@ pub struct LiveDashboard {
     pub name: String,
     pub arn: String,
     pub body: Option<Value>,
+}
+
+/// The call that brings a live dashboard in step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    PutDashboard,
+}
+
+/// What an Update would change: the body, compared as JSON (key order and whitespace, which
+/// CloudWatch does not keep as given, never count). The name is the physical id.
+pub fn plan(live: &LiveDashboard, desired: &DashboardProps) -> Plan<Step> {
+    let mut plan = Plan::new();
+    if live.body.as_ref() != Some(&desired.body) {
+        let shown =
+            |body: Option<&Value>| body.map_or_else(|| "(none)".to_owned(), Value::to_string);
+        plan.compare(
+            "DashboardBody",
+            shown(live.body.as_ref()),
+            shown(Some(&desired.body)),
+            Step::PutDashboard,
+        );
+    }
+    plan
 }
 
 pub fn is_dashboard_name(name: &str) -> bool {
@@ -311,7 +335,9 @@ impl NamedResource for Dashboards {
         _old: Option<&DashboardProps>,
         new: &DashboardProps,
     ) -> Result<Outcome, ResourceError> {
-        if live.body.as_ref() != Some(&new.body) {
+        let plan = plan(live, new);
+        if plan.needs(&Step::PutDashboard) {
+            tracing::info!(dashboard = %new.name, "updating the body");
             self.put(&new.name, &new.body).await?;
         }
         Ok(Outcome::new(&new.name).with(ATTRIBUTES[0], &live.arn))
@@ -319,5 +345,47 @@ impl NamedResource for Dashboards {
 
     async fn delete(&self, name: &str, _props: &DashboardProps) -> Result<(), ResourceError> {
         self.delete(&[name.to_owned()]).await
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn props(body: Value) -> DashboardProps {
+        DashboardProps {
+            environment: Environment::Dev,
+            name: "ops".to_owned(),
+            body,
+        }
+    }
+
+    fn live(text: &str) -> LiveDashboard {
+        LiveDashboard {
+            name: "ops".to_owned(),
+            arn: "arn:aws:cloudwatch::123456789012:dashboard/ops".to_owned(),
+            body: Some(serde_json::from_str(text).expect("json")),
+        }
+    }
+
+    #[test]
+    fn key_order_and_whitespace_are_not_drift() {
+        let desired =
+            props(json!({"widgets": [{"type": "text", "x": 0, "properties": {"markdown": "hi"}}]}));
+        let stored =
+            r#"{ "widgets" : [ { "properties": {"markdown":"hi"}, "x": 0, "type": "text" } ] }"#;
+        assert!(plan(&live(stored), &desired).is_empty());
+    }
+
+    #[test]
+    fn a_body_edited_by_hand_is_planned_back() {
+        let desired =
+            props(json!({"widgets": [{"type": "text", "properties": {"markdown": "hi"}}]}));
+        let edited = r#"{"widgets": [{"type": "text", "properties": {"markdown": "changed"}}]}"#;
+        let plan = plan(&live(edited), &desired);
+        assert_eq!(plan.properties(), ["DashboardBody"]);
+        assert!(plan.changes[0].live.contains("changed"));
+        assert_eq!(plan.changes[0].step, Step::PutDashboard);
     }
 }
