@@ -17,6 +17,7 @@ pub mod log_group;
 pub mod log_groups;
 pub mod metric_alarm;
 pub mod metric_filter;
+pub mod metric_filters;
 pub mod owners;
 pub mod query_definition;
 
