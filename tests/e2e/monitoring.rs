@@ -765,3 +765,50 @@ async fn the_sample_events_drive_every_type_through_its_lifecycle() {
             .is_empty()
     );
 }
+
+/// The plan reads CloudWatch's answer the way the properties mean it: an alarm just made from
+/// them (single metric with dimensions, anomaly band, metric math) plans no change, so an Update
+/// with the same properties makes no call and drift detection reports nothing.
+#[tokio::test]
+async fn alarms_just_made_are_in_step_with_their_properties() {
+    use monitoring_provider::cw::Alarms;
+    use monitoring_provider::metric_alarm::{MetricAlarms, plan};
+    use shared::cfn::{NamedResource, decode_properties};
+    let fx = Fixture::new().await;
+    let shapes = [
+        cpu_alarm("shape-single", 80),
+        json!({"Environment": "dev", "AlarmName": "shape-band", "Namespace": "AWS/ECS", "MetricName": "CPUUtilization",
+            "Dimensions": [{"Name": "ServiceName", "Value": "api"}, {"Name": "ClusterName", "Value": "orders"}],
+            "Statistic": "Average", "Period": 300, "EvaluationPeriods": 3, "AnomalyBandWidth": 2}),
+        json!({"Environment": "dev", "AlarmName": "shape-math", "EvaluationPeriods": 2, "Threshold": 5,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": ["arn:aws:sns:us-east-1:123456789012:b", "arn:aws:sns:us-east-1:123456789012:a"],
+            "Metrics": [
+                {"Id": "errors", "MetricStat": {"Metric": {"Namespace": "App", "MetricName": "Errors"}, "Period": 60, "Stat": "Sum"}, "ReturnData": false},
+                {"Id": "rate", "Expression": "errors * 100", "Label": "error rate", "ReturnData": true}]}),
+    ];
+    let alarms = MetricAlarms {
+        alarms: Alarms::new(
+            aws_sdk_cloudwatch::Client::new(&fx.account.config),
+            "Custom::MetricAlarm",
+            std::sync::Arc::new(monitoring_provider::cw::alarm_pacer(3.0)),
+        ),
+    };
+    for props in shapes {
+        let name = props["AlarmName"].as_str().expect("name").to_owned();
+        let put = fx
+            .send(
+                fx.events
+                    .create("Custom::MetricAlarm", "Shape", props.clone()),
+            )
+            .await;
+        assert_eq!(put.status(), "SUCCESS", "{name}: {}", put.reason());
+        let desired = decode_properties::<shared::cfn::Named<MetricAlarms>>(&props).expect("valid");
+        let live = alarms
+            .describe(&name)
+            .await
+            .expect("describe")
+            .expect("made");
+        let plan = plan(&live, &desired.spec);
+        assert!(plan.is_empty(), "{name}: {:?}", plan.changes);
+    }
+}

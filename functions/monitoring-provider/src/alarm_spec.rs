@@ -115,6 +115,72 @@ impl AlarmSpec {
         }
     }
 
+    /// The alarm as PutMetricAlarm defines it, property by property, in the form DescribeAlarms
+    /// reports it (defaults filled in, sets sorted): what an Update's plan compares.
+    pub fn definition(&self) -> BTreeMap<&'static str, String> {
+        let mut d = BTreeMap::new();
+        d.insert(
+            "AlarmDescription",
+            self.description.clone().unwrap_or_default(),
+        );
+        d.insert("EvaluationPeriods", self.evaluation_periods.to_string());
+        d.insert(
+            "DatapointsToAlarm",
+            self.datapoints_to_alarm
+                .unwrap_or(self.evaluation_periods)
+                .to_string(),
+        );
+        d.insert("Threshold", self.threshold.map(number).unwrap_or_default());
+        d.insert("ComparisonOperator", self.comparison_operator.clone());
+        d.insert(
+            "TreatMissingData",
+            self.treat_missing_data
+                .clone()
+                .unwrap_or_else(|| "missing".to_owned()),
+        );
+        d.insert("AlarmActions", arns_text(&self.alarm_actions));
+        d.insert("OkActions", arns_text(&self.ok_actions));
+        match (self.queries(), &self.watched) {
+            (Some(queries), _) => {
+                let mut texts: Vec<String> = queries
+                    .iter()
+                    .map(|q| {
+                        query_text(
+                            &q.id,
+                            q.expression.as_deref(),
+                            q.metric.as_ref().map(|(m, period, stat)| QueryMetric {
+                                namespace: &m.namespace,
+                                name: &m.metric_name,
+                                dimensions: &m.dimensions,
+                                period: *period,
+                                stat,
+                            }),
+                        )
+                    })
+                    .collect();
+                texts.sort();
+                d.insert("Metrics", texts.join("; "));
+            }
+            (
+                None,
+                Watched::Single {
+                    metric,
+                    statistic,
+                    period,
+                    ..
+                },
+            ) => {
+                d.insert("Namespace", metric.namespace.clone());
+                d.insert("MetricName", metric.metric_name.clone());
+                d.insert("Dimensions", dimensions_text(&metric.dimensions));
+                d.insert("Statistic", statistic.clone());
+                d.insert("Period", period.to_string());
+            }
+            (None, Watched::Math(_)) => {}
+        }
+        d
+    }
+
     /// The metric and statistic an anomaly detector models, for anomaly-band alarms.
     pub fn anomaly_detector(&self) -> Option<(&MetricRef, &str)> {
         match (&self.watched, self.anomaly_band_width) {
@@ -127,6 +193,47 @@ impl AlarmSpec {
             _ => None,
         }
     }
+}
+
+/// The metric of a metric-math query, as [`query_text`] shows it.
+pub struct QueryMetric<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub dimensions: &'a BTreeMap<String, String>,
+    pub period: i32,
+    pub stat: &'a str,
+}
+
+/// A metric-math query as a plan compares it: id, then its expression or its metric, period and
+/// statistic (labels and ReturnData are presentation, not what the alarm watches).
+pub fn query_text(id: &str, expression: Option<&str>, metric: Option<QueryMetric<'_>>) -> String {
+    match (expression, metric) {
+        (Some(expression), _) => format!("{id}: {expression}"),
+        (None, Some(m)) => format!(
+            "{id}: {} {} [{}] {} {} s",
+            m.namespace,
+            m.name,
+            dimensions_text(m.dimensions),
+            m.stat,
+            m.period
+        ),
+        (None, None) => format!("{id}: (nothing)"),
+    }
+}
+
+/// Dimensions as a set: `Name=Value` sorted, so the order they were given in never counts.
+pub fn dimensions_text(dims: &BTreeMap<String, String>) -> String {
+    dims.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A list of ARNs as a set.
+pub fn arns_text(arns: &[String]) -> String {
+    let mut sorted: Vec<&str> = arns.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted.join(", ")
 }
 
 pub fn number(value: f64) -> String {

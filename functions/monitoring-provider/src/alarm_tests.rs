@@ -234,3 +234,88 @@ fn what_aws_refuses_at_deploy_time_fails_in_the_decoder() {
         "{dotted}"
     );
 }
+
+mod plans {
+    use super::*;
+    use crate::cw::LiveAlarm;
+    use crate::metric_alarm::{Step, plan};
+
+    fn spec(extra: Value) -> crate::alarm_spec::AlarmSpec {
+        decode_properties::<Alarm>(&alarm(extra))
+            .expect("valid")
+            .spec
+    }
+
+    fn in_step(spec: &crate::alarm_spec::AlarmSpec) -> LiveAlarm {
+        LiveAlarm {
+            name: spec.alarm_name.clone(),
+            arn: format!(
+                "arn:aws:cloudwatch:us-east-1:123456789012:alarm:{}",
+                spec.alarm_name
+            ),
+            composite: false,
+            definition: spec.definition(),
+        }
+    }
+
+    #[test]
+    fn an_alarm_in_step_plans_nothing_whatever_the_order_of_dimensions_and_actions() {
+        let given = spec(
+            json!({"Dimensions": [{"Name": "ServiceName", "Value": "api"}, {"Name": "ClusterName", "Value": "orders"}],
+            "AlarmActions": ["arn:aws:sns:us-east-1:123456789012:b", "arn:aws:sns:us-east-1:123456789012:a"]}),
+        );
+        let reordered = spec(
+            json!({"Dimensions": {"ClusterName": "orders", "ServiceName": "api"},
+            "AlarmActions": ["arn:aws:sns:us-east-1:123456789012:a", "arn:aws:sns:us-east-1:123456789012:b"]}),
+        );
+        assert!(plan(&in_step(&given), &reordered).is_empty());
+    }
+
+    #[test]
+    fn a_threshold_and_actions_changed_by_hand_are_planned_back_in_one_put() {
+        let desired = spec(json!({"AlarmActions": ["arn:aws:sns:us-east-1:123456789012:alerts"]}));
+        let mut live = in_step(&desired);
+        live.definition.insert("Threshold", "95".to_owned());
+        live.definition.insert("AlarmActions", String::new());
+        let plan = plan(&live, &desired);
+        assert_eq!(plan.properties(), ["AlarmActions", "Threshold"]);
+        assert_eq!(
+            (
+                plan.changes[1].live.as_str(),
+                plan.changes[1].desired.as_str()
+            ),
+            ("95", "80")
+        );
+        assert!(plan.needs(&Step::PutMetricAlarm));
+    }
+
+    #[test]
+    fn defaults_aws_fills_in_are_not_drift() {
+        // Without DatapointsToAlarm and TreatMissingData, CloudWatch reports the defaults.
+        let desired = spec(json!({}));
+        let mut live = in_step(&desired);
+        live.definition.insert("DatapointsToAlarm", "1".to_owned());
+        live.definition
+            .insert("TreatMissingData", "missing".to_owned());
+        assert!(plan(&live, &desired).is_empty());
+    }
+
+    #[test]
+    fn a_single_metric_turned_into_an_anomaly_band_replaces_the_metric_fields() {
+        let before = spec(json!({}));
+        let band = spec(
+            json!({"Threshold": null, "AnomalyBandWidth": 2, "ComparisonOperator": "LessThanLowerOrGreaterThanUpperThreshold"}),
+        );
+        let properties = plan(&in_step(&before), &band).properties();
+        for property in [
+            "Metrics",
+            "Namespace",
+            "MetricName",
+            "Statistic",
+            "Period",
+            "Threshold",
+        ] {
+            assert!(properties.contains(&property), "{property}: {properties:?}");
+        }
+    }
+}

@@ -4,11 +4,11 @@
 //! A little over 400 lines on purpose: the one module of CloudWatch alarm calls, as each provider
 //! has one module per AWS service.
 
-use crate::alarm_spec::{AlarmSpec, MetricRef, Query, Watched};
+use crate::alarm_spec::{self, AlarmSpec, MetricRef, Query, Watched};
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
 use aws_sdk_cloudwatch::types::{
-    AlarmType, ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat,
+    AlarmType, ComparisonOperator, Dimension, Metric, MetricAlarm, MetricDataQuery, MetricStat,
     SingleMetricAnomalyDetector, Statistic, Tag,
 };
 use shared::{ResourceError, Tag as UserTag};
@@ -22,6 +22,96 @@ pub struct LiveAlarm {
     pub name: String,
     pub arn: String,
     pub composite: bool,
+    /// A metric alarm's definition as [`AlarmSpec::definition`] spells it (empty for a
+    /// composite).
+    pub definition: BTreeMap<&'static str, String>,
+}
+
+/// What DescribeAlarms says of a metric alarm, in [`AlarmSpec::definition`]'s terms.
+fn live_definition(alarm: &MetricAlarm) -> BTreeMap<&'static str, String> {
+    let dims = |dimensions: &[Dimension]| -> BTreeMap<String, String> {
+        dimensions
+            .iter()
+            .filter_map(|d| Some((d.name()?.to_owned(), d.value()?.to_owned())))
+            .collect()
+    };
+    let strings = |list: &[String]| alarm_spec::arns_text(list);
+    let mut d = BTreeMap::new();
+    d.insert(
+        "AlarmDescription",
+        alarm.alarm_description().unwrap_or_default().to_owned(),
+    );
+    let periods = alarm.evaluation_periods().unwrap_or_default();
+    d.insert("EvaluationPeriods", periods.to_string());
+    d.insert(
+        "DatapointsToAlarm",
+        alarm.datapoints_to_alarm().unwrap_or(periods).to_string(),
+    );
+    d.insert(
+        "Threshold",
+        alarm
+            .threshold()
+            .map(alarm_spec::number)
+            .unwrap_or_default(),
+    );
+    d.insert(
+        "ComparisonOperator",
+        alarm
+            .comparison_operator()
+            .map(|o| o.as_str().to_owned())
+            .unwrap_or_default(),
+    );
+    d.insert(
+        "TreatMissingData",
+        alarm.treat_missing_data().unwrap_or("missing").to_owned(),
+    );
+    d.insert("AlarmActions", strings(alarm.alarm_actions()));
+    d.insert("OkActions", strings(alarm.ok_actions()));
+    if alarm.metrics().is_empty() {
+        d.insert(
+            "Namespace",
+            alarm.namespace().unwrap_or_default().to_owned(),
+        );
+        d.insert(
+            "MetricName",
+            alarm.metric_name().unwrap_or_default().to_owned(),
+        );
+        d.insert(
+            "Dimensions",
+            alarm_spec::dimensions_text(&dims(alarm.dimensions())),
+        );
+        let statistic = alarm
+            .statistic()
+            .map(|s| s.as_str().to_owned())
+            .or_else(|| alarm.extended_statistic().map(str::to_owned))
+            .unwrap_or_default();
+        d.insert("Statistic", statistic);
+        d.insert("Period", alarm.period().unwrap_or_default().to_string());
+    } else {
+        let mut texts: Vec<String> = alarm
+            .metrics()
+            .iter()
+            .map(|q| {
+                let stat = q.metric_stat();
+                let metric = stat.and_then(|s| s.metric());
+                let dimensions = metric.map(|m| dims(m.dimensions())).unwrap_or_default();
+                alarm_spec::query_text(
+                    q.id().unwrap_or_default(),
+                    q.expression(),
+                    stat.zip(metric).map(|(s, m)| alarm_spec::QueryMetric {
+                        namespace: m.namespace().unwrap_or_default(),
+                        name: m.metric_name().unwrap_or_default(),
+                        dimensions: &dimensions,
+                        period: s.period().unwrap_or_default(),
+                        stat: s.stat().unwrap_or_default(),
+                    }),
+                )
+            })
+            .collect();
+        texts.sort();
+        d.insert("Metrics", texts.join("; "));
+    }
+    d
 }
 
 #[derive(Clone)]
@@ -107,18 +197,19 @@ fn live_alarms(out: &DescribeAlarmsOutput) -> Vec<LiveAlarm> {
     let metric = out
         .metric_alarms()
         .iter()
-        .map(|a| (a.alarm_name(), a.alarm_arn(), false));
+        .map(|a| (a.alarm_name(), a.alarm_arn(), false, live_definition(a)));
     let composite = out
         .composite_alarms()
         .iter()
-        .map(|a| (a.alarm_name(), a.alarm_arn(), true));
+        .map(|a| (a.alarm_name(), a.alarm_arn(), true, BTreeMap::new()));
     metric
         .chain(composite)
-        .filter_map(|(name, arn, composite)| {
+        .filter_map(|(name, arn, composite, definition)| {
             Some(LiveAlarm {
                 name: name?.to_owned(),
                 arn: arn?.to_owned(),
                 composite,
+                definition,
             })
         })
         .collect()

@@ -4,6 +4,7 @@
 use crate::alarm_spec::{self, AlarmSpec};
 use crate::cw::{Alarms, LiveAlarm};
 use shared::cfn::{Created, NamedResource, Outcome, Request};
+use shared::plan::Plan;
 use shared::{Environment, PropertyError, Props, ResourceError, Tag};
 use std::collections::BTreeMap;
 
@@ -17,6 +18,35 @@ pub struct MetricAlarmProps {
     pub environment: Environment,
     pub spec: AlarmSpec,
     pub tags: Vec<Tag>,
+}
+
+/// The call that brings a live alarm in step: PutMetricAlarm replaces its whole definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    PutMetricAlarm,
+}
+
+/// What an Update would change in the alarm's definition, property by property (the tags
+/// `severity` and `runbook` are kept in step apart). The name is the physical id.
+pub fn plan(live: &LiveAlarm, desired: &AlarmSpec) -> Plan<Step> {
+    let wanted = desired.definition();
+    let mut plan = Plan::new();
+    let shown = |value: Option<&String>| value.cloned().unwrap_or_else(|| "(none)".to_owned());
+    for (property, value) in &wanted {
+        plan.compare(
+            property,
+            shown(live.definition.get(property)),
+            value.as_str(),
+            Step::PutMetricAlarm,
+        );
+    }
+    // What the live alarm has and the properties no longer give (a metric turned into math).
+    for (property, value) in &live.definition {
+        if !wanted.contains_key(property) {
+            plan.compare(property, value.as_str(), "(none)", Step::PutMetricAlarm);
+        }
+    }
+    plan
 }
 
 pub fn outcome(live: &LiveAlarm) -> Outcome {
@@ -104,7 +134,11 @@ impl NamedResource for MetricAlarms {
                 ),
             ));
         }
-        self.alarms.put(&new.spec, &[]).await?;
+        let plan = plan(live, &new.spec);
+        if plan.needs(&Step::PutMetricAlarm) {
+            tracing::info!(alarm = %live.name, changes = ?plan.properties(), "updating");
+            self.alarms.put(&new.spec, &[]).await?;
+        }
         self.alarms
             .sync_alarm_tags(
                 &live.arn,
