@@ -767,10 +767,12 @@ async fn the_sample_events_drive_every_type_through_its_lifecycle() {
 }
 
 /// The plan reads CloudWatch's answer the way the properties mean it: an alarm just made from
-/// them (single metric with dimensions, anomaly band, metric math) plans no change, so an Update
+/// them (single metric with dimensions, anomaly band, metric math, a composite with a
+/// suppressor) plans no change, so an Update
 /// with the same properties makes no call and drift detection reports nothing.
 #[tokio::test]
 async fn alarms_just_made_are_in_step_with_their_properties() {
+    use monitoring_provider::composite::CompositeAlarms;
     use monitoring_provider::cw::Alarms;
     use monitoring_provider::metric_alarm::{MetricAlarms, plan};
     use shared::cfn::{NamedResource, decode_properties};
@@ -811,4 +813,24 @@ async fn alarms_just_made_are_in_step_with_their_properties() {
         let plan = plan(&live, &desired.spec);
         assert!(plan.is_empty(), "{name}: {:?}", plan.changes);
     }
+    let composite = json!({"Environment": "dev", "AlarmName": "shape-composite",
+        "AlarmRule": "ALARM(\"shape-single\") OR ALARM(shape-math)", "AlarmDescription": "either",
+        "ActionsSuppressor": "shape-band", "ActionsSuppressorWaitPeriod": 120, "ActionsSuppressorExtensionPeriod": 60,
+        "OkActions": ["arn:aws:sns:us-east-1:123456789012:b", "arn:aws:sns:us-east-1:123456789012:a"]});
+    let put = fx
+        .send(
+            fx.events
+                .create("Custom::CompositeAlarm", "Either", composite.clone()),
+        )
+        .await;
+    assert_eq!(put.status(), "SUCCESS", "{}", put.reason());
+    let desired =
+        decode_properties::<shared::cfn::Named<CompositeAlarms>>(&composite).expect("valid");
+    let live = alarms
+        .describe("shape-composite")
+        .await
+        .expect("describe")
+        .expect("made");
+    let plan = monitoring_provider::composite::plan(&live, &desired);
+    assert!(plan.is_empty(), "composite: {:?}", plan.changes);
 }

@@ -318,4 +318,33 @@ mod plans {
             assert!(properties.contains(&property), "{property}: {properties:?}");
         }
     }
+
+    #[test]
+    fn a_composite_rule_edited_by_hand_is_planned_back_and_action_order_is_not_drift() {
+        use crate::composite::{Step as CompositeStep, plan as composite_plan};
+        let props = |actions: Value| {
+            decode_properties::<Composite>(&json!({"Environment": "uat", "AlarmName": "health",
+                "AlarmRule": "ALARM(cpu) OR ALARM(memory)", "AlarmActions": actions}))
+            .expect("valid")
+        };
+        let desired = props(json!([
+            "arn:aws:sns:us-east-1:123456789012:b",
+            "arn:aws:sns:us-east-1:123456789012:a"
+        ]));
+        let mut live = LiveAlarm {
+            name: "health".to_owned(),
+            arn: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:health".to_owned(),
+            composite: true,
+            definition: props(json!([
+                "arn:aws:sns:us-east-1:123456789012:a",
+                "arn:aws:sns:us-east-1:123456789012:b"
+            ]))
+            .definition(),
+        };
+        assert!(composite_plan(&live, &desired).is_empty());
+        live.definition.insert("AlarmRule", "ALARM(cpu)".to_owned());
+        let plan = composite_plan(&live, &desired);
+        assert_eq!(plan.properties(), ["AlarmRule"]);
+        assert_eq!(plan.changes[0].step, CompositeStep::PutCompositeAlarm);
+    }
 }

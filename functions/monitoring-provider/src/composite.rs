@@ -1,11 +1,13 @@
 //! `Custom::CompositeAlarm`: a rule over other alarms, with an optional actions suppressor.
 //! Every alarm the rule names must exist before the rule is put.
 
+use crate::alarm_spec::arns_text;
 use crate::alarm_spec::{SEVERITIES, is_alarm_name};
 use crate::cw::{Alarms, LiveAlarm, sdk_tags};
 use crate::metric_alarm::{alarm_tags, outcome};
 use serde_json::Value;
 use shared::cfn::{Created, NamedResource, Outcome, Request};
+use shared::plan::Plan;
 use shared::props::show;
 use shared::{Environment, Problem, PropertyError, Props, ResourceError, Tag};
 use std::collections::BTreeMap;
@@ -33,6 +35,58 @@ pub struct CompositeProps {
     pub alarm_actions: Vec<String>,
     pub ok_actions: Vec<String>,
     pub tags: Vec<Tag>,
+}
+
+impl CompositeProps {
+    /// The alarm as PutCompositeAlarm defines it, in the form DescribeAlarms reports it: what an
+    /// Update's plan compares (severity and runbook are tags, kept in step apart).
+    pub fn definition(&self) -> BTreeMap<&'static str, String> {
+        let suppressor = self.suppressor.as_ref();
+        BTreeMap::from([
+            ("AlarmRule", self.rule.clone()),
+            (
+                "AlarmDescription",
+                self.description.clone().unwrap_or_default(),
+            ),
+            (
+                "ActionsSuppressor",
+                suppressor.map(|s| s.alarm.clone()).unwrap_or_default(),
+            ),
+            (
+                "ActionsSuppressorWaitPeriod",
+                suppressor
+                    .map(|s| s.wait_period.to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                "ActionsSuppressorExtensionPeriod",
+                suppressor
+                    .map(|s| s.extension_period.to_string())
+                    .unwrap_or_default(),
+            ),
+            ("AlarmActions", arns_text(&self.alarm_actions)),
+            ("OkActions", arns_text(&self.ok_actions)),
+        ])
+    }
+}
+
+/// The call that brings a live composite in step: PutCompositeAlarm replaces its definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    PutCompositeAlarm,
+}
+
+/// What an Update would change in the composite's definition. The name is the physical id.
+pub fn plan(live: &LiveAlarm, desired: &CompositeProps) -> Plan<Step> {
+    let mut plan = Plan::new();
+    for (property, value) in desired.definition() {
+        let shown = live
+            .definition
+            .get(property)
+            .map_or("(none)", String::as_str);
+        plan.compare(property, shown, value, Step::PutCompositeAlarm);
+    }
+    plan
 }
 
 /// The alarm names a rule refers to: `ALARM(name)`, `OK("name")`, `INSUFFICIENT_DATA(name)`.
@@ -275,7 +329,11 @@ impl NamedResource for CompositeAlarms {
                 ),
             ));
         }
-        self.put(new, &[]).await?;
+        let plan = plan(live, new);
+        if plan.needs(&Step::PutCompositeAlarm) {
+            tracing::info!(alarm = %live.name, changes = ?plan.properties(), "updating");
+            self.put(new, &[]).await?;
+        }
         self.alarms
             .sync_alarm_tags(
                 &live.arn,

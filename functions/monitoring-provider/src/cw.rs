@@ -8,8 +8,8 @@ use crate::alarm_spec::{self, AlarmSpec, MetricRef, Query, Watched};
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
 use aws_sdk_cloudwatch::types::{
-    AlarmType, ComparisonOperator, Dimension, Metric, MetricAlarm, MetricDataQuery, MetricStat,
-    SingleMetricAnomalyDetector, Statistic, Tag,
+    AlarmType, ComparisonOperator, CompositeAlarm, Dimension, Metric, MetricAlarm, MetricDataQuery,
+    MetricStat, SingleMetricAnomalyDetector, Statistic, Tag,
 };
 use shared::{ResourceError, Tag as UserTag};
 use std::collections::BTreeMap;
@@ -22,9 +22,38 @@ pub struct LiveAlarm {
     pub name: String,
     pub arn: String,
     pub composite: bool,
-    /// A metric alarm's definition as [`AlarmSpec::definition`] spells it (empty for a
-    /// composite).
+    /// The alarm's definition as [`AlarmSpec::definition`] (or, for a composite,
+    /// `CompositeProps::definition`) spells it.
     pub definition: BTreeMap<&'static str, String>,
+}
+
+/// What DescribeAlarms says of a composite alarm, in `CompositeProps::definition`'s terms.
+fn composite_definition(alarm: &CompositeAlarm) -> BTreeMap<&'static str, String> {
+    let period = |p: Option<i32>| p.map(|p| p.to_string()).unwrap_or_default();
+    BTreeMap::from([
+        (
+            "AlarmRule",
+            alarm.alarm_rule().unwrap_or_default().to_owned(),
+        ),
+        (
+            "AlarmDescription",
+            alarm.alarm_description().unwrap_or_default().to_owned(),
+        ),
+        (
+            "ActionsSuppressor",
+            alarm.actions_suppressor().unwrap_or_default().to_owned(),
+        ),
+        (
+            "ActionsSuppressorWaitPeriod",
+            period(alarm.actions_suppressor_wait_period()),
+        ),
+        (
+            "ActionsSuppressorExtensionPeriod",
+            period(alarm.actions_suppressor_extension_period()),
+        ),
+        ("AlarmActions", alarm_spec::arns_text(alarm.alarm_actions())),
+        ("OkActions", alarm_spec::arns_text(alarm.ok_actions())),
+    ])
 }
 
 /// What DescribeAlarms says of a metric alarm, in [`AlarmSpec::definition`]'s terms.
@@ -201,7 +230,7 @@ fn live_alarms(out: &DescribeAlarmsOutput) -> Vec<LiveAlarm> {
     let composite = out
         .composite_alarms()
         .iter()
-        .map(|a| (a.alarm_name(), a.alarm_arn(), true, BTreeMap::new()));
+        .map(|a| (a.alarm_name(), a.alarm_arn(), true, composite_definition(a)));
     metric
         .chain(composite)
         .filter_map(|(name, arn, composite, definition)| {

@@ -145,6 +145,23 @@ pub async fn topic(account: &Account, name: &str) -> String {
         .expect("arn")
 }
 
+/// A CPU alarm made by hand (not through a stack), under `name`.
+pub async fn hand_made_alarm(account: &Account, name: &str) {
+    aws_sdk_cloudwatch::Client::new(&account.config)
+        .put_metric_alarm()
+        .alarm_name(name)
+        .namespace("AWS/ECS")
+        .metric_name("CPUUtilization")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(90.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .expect("hand-made alarm");
+}
+
 /// Every metric and composite alarm name in `account`.
 pub async fn alarm_names(account: &Account) -> BTreeSet<String> {
     let out = aws_sdk_cloudwatch::Client::new(&account.config)

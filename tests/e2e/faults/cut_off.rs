@@ -194,19 +194,7 @@ async fn baseline_account(account: &Account) {
         .send()
         .await
         .expect("log group");
-    aws_sdk_cloudwatch::Client::new(&account.config)
-        .put_metric_alarm()
-        .alarm_name("cut-handmade")
-        .namespace("AWS/ECS")
-        .metric_name("CPUUtilization")
-        .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
-        .period(60)
-        .evaluation_periods(1)
-        .threshold(90.0)
-        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
-        .send()
-        .await
-        .expect("hand-made alarm");
+    common::hand_made_alarm(account, "cut-handmade").await;
 }
 
 /// What a baseline can leave in an account: alarm names, anomaly detectors, metric filters on

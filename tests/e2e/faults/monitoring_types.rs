@@ -19,19 +19,7 @@ async fn with_log_group(account: &Account) {
 }
 
 async fn with_child_alarm(account: &Account) {
-    aws_sdk_cloudwatch::Client::new(&account.config)
-        .put_metric_alarm()
-        .alarm_name(CHILD_ALARM)
-        .namespace("AWS/ECS")
-        .metric_name("CPUUtilization")
-        .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
-        .period(60)
-        .evaluation_periods(1)
-        .threshold(90.0)
-        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
-        .send()
-        .await
-        .expect("child alarm");
+    crate::common::hand_made_alarm(account, CHILD_ALARM).await;
 }
 
 /// How many resources of the staged type the account holds.
