@@ -316,21 +316,30 @@ impl Alarms {
             .find(|a| a.name == name))
     }
 
-    /// Every alarm whose name starts with `prefix`, page by page.
+    /// Every alarm whose name starts with `prefix`, page by page; each page paced, and waiting
+    /// out throttling other processes cause, like every other alarm call.
     pub async fn with_prefix(&self, prefix: &str) -> Result<Vec<LiveAlarm>, ResourceError> {
-        self.pacer.wait("DescribeAlarms").await;
-        let pages = self
-            .cw
-            .describe_alarms()
-            .alarm_name_prefix(prefix)
-            .alarm_types(AlarmType::MetricAlarm)
-            .alarm_types(AlarmType::CompositeAlarm)
-            .into_paginator()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| self.err("DescribeAlarms", prefix, &e))?;
-        Ok(pages.iter().flat_map(live_alarms).collect())
+        let mut found = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let request = self
+                .cw
+                .describe_alarms()
+                .alarm_name_prefix(prefix)
+                .alarm_types(AlarmType::MetricAlarm)
+                .alarm_types(AlarmType::CompositeAlarm)
+                .set_next_token(next_token.clone());
+            let page = self
+                .pacer
+                .send("DescribeAlarms", || request.clone().send())
+                .await
+                .map_err(|e| self.err("DescribeAlarms", prefix, &e))?;
+            found.extend(live_alarms(&page));
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(found),
+            }
+        }
     }
 
     pub async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, ResourceError> {
