@@ -42,10 +42,6 @@ class CreationOrder(unittest.TestCase):
         with self.assertRaisesRegex(graph.TemplateError, "Unresolved resource dependencies"):
             graph.creation_order({"A": resource(depends_on=["Nope"])})
 
-    def test_dependents_are_transitive(self) -> None:
-        resources = {"Key": resource(), "Logs": resource({"K": {"Ref": "Key"}}), "Alarm": resource({"L": {"Ref": "Logs"}})}
-        self.assertEqual(graph.dependents(resources, "Key"), {"Logs", "Alarm"})
-
 
 if __name__ == "__main__":
     unittest.main()

@@ -252,10 +252,3 @@ def find(arn_or_name: str, account_id: str, region: str) -> LocalFunction | None
         name = arn_or_name
     with _REGISTRY_LOCK:
         return _FUNCTIONS.get((account_id, region, name))
-
-
-def stop_all() -> None:
-    with _REGISTRY_LOCK:
-        functions = list(_FUNCTIONS.values())
-    for function in functions:
-        function.stop()

@@ -92,14 +92,3 @@ def creation_order(resources: dict[str, Any]) -> list[str]:
     for name in resources:
         visit(name, [])
     return order
-
-
-def dependents(resources: dict[str, Any], of: str) -> set[str]:
-    """The resources that depend on `of`, directly or not."""
-    graph = dependencies(resources)
-    result: set[str] = set()
-    frontier = {of}
-    while frontier:
-        frontier = {name for name, deps in graph.items() if deps & frontier} - result
-        result |= frontier
-    return result
