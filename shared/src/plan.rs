@@ -55,6 +55,23 @@ impl<S: PartialEq> Plan<S> {
         }
     }
 
+    /// Records a difference the caller has already judged (values compared in a form the
+    /// shown strings do not capture, such as JSON documents).
+    pub fn add(
+        &mut self,
+        property: &'static str,
+        live: impl Into<String>,
+        desired: impl Into<String>,
+        step: S,
+    ) {
+        self.changes.push(Change {
+            property,
+            live: live.into(),
+            desired: desired.into(),
+            step,
+        });
+    }
+
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
@@ -113,6 +130,53 @@ pub fn tag_change(
     Some((show(&live), show(&wanted), removed))
 }
 
+/// The tag calls that bring a live tag set to the wanted pairs, with both sides shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retag {
+    /// Keys to remove: live keys the wanted pairs lack and `removable` allows.
+    pub untag: Vec<String>,
+    /// Pairs to set: wanted and not live with that value.
+    pub tag: Vec<(String, String)>,
+    /// The touched keys as they are live, `k=v, ...`.
+    pub live: String,
+    /// The pairs set, `k=v, ...` (removed keys are shown on the live side only).
+    pub desired: String,
+}
+
+/// `None` when in step. `removable` says which live keys this resource may take away (the
+/// owner records and keys added by hand are never taken).
+pub fn retag(
+    live: &BTreeMap<String, String>,
+    wanted: &[(String, String)],
+    removable: impl Fn(&str) -> bool,
+) -> Option<Retag> {
+    let untag: Vec<String> = live
+        .keys()
+        .filter(|k| !wanted.iter().any(|(w, _)| w == *k) && removable(k))
+        .cloned()
+        .collect();
+    let tag: Vec<(String, String)> = wanted
+        .iter()
+        .filter(|(k, v)| live.get(k) != Some(v))
+        .cloned()
+        .collect();
+    if untag.is_empty() && tag.is_empty() {
+        return None;
+    }
+    let touched: Vec<String> = untag
+        .iter()
+        .chain(tag.iter().map(|(k, _)| k))
+        .filter_map(|k| live.get(k).map(|v| format!("{k}={v}")))
+        .collect();
+    let set: Vec<String> = tag.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    Some(Retag {
+        live: touched.join(", "),
+        desired: set.join(", "),
+        untag,
+        tag,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +198,29 @@ mod tests {
         assert!(plan.needs(&1) && !plan.needs(&2));
         assert_eq!(plan.changes[0].live, "7");
         assert_eq!(plan.changes[0].desired, "30");
+    }
+
+    #[test]
+    fn retag_removes_only_what_may_go_and_shows_both_sides() {
+        let live = BTreeMap::from([
+            ("stackhand:stack-id".to_owned(), "arn".to_owned()),
+            ("team".to_owned(), "orders".to_owned()),
+            ("by-hand".to_owned(), "x".to_owned()),
+        ]);
+        let wanted = [("tier".to_owned(), "1".to_owned())];
+        let diff = retag(&live, &wanted, |k| k == "team").expect("a change");
+        assert_eq!(diff.untag, ["team"]);
+        assert_eq!(diff.tag, wanted);
+        assert_eq!(
+            (diff.live.as_str(), diff.desired.as_str()),
+            ("team=orders", "tier=1")
+        );
+        let in_step = [("team".to_owned(), "orders".to_owned())];
+        assert_eq!(
+            retag(&live, &in_step, |k| !k.starts_with("stackhand:")).map(|d| d.untag),
+            Some(vec!["by-hand".to_owned()])
+        );
+        assert_eq!(retag(&live, &in_step, |k| k == "team"), None);
     }
 
     #[test]

@@ -132,7 +132,7 @@ fn monitoring_docs_match_the_decoders() {
         json!({"Environment": "dev", "LogGroupName": "/a", "FilterName": "f", "MetricNamespace": "N", "MetricName": "M"}),
         &metric_filter::ATTRIBUTES,
     );
-    check::<query_definition::QueryDefinitions>(
+    check::<query_definitions::QueryDefinitions>(
         json!({"Environment": "dev", "Name": "q", "QueryString": "fields @message"}),
         &query_definition::ATTRIBUTES,
     );

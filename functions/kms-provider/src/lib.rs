@@ -2,20 +2,20 @@
 //! rotation, aliases, grants and replicas asked for, reconciled in place on Update, replaced
 //! when KeySpec, KeyUsage or MultiRegion change, and never deleted immediately.
 
+pub mod apply;
 pub mod grants;
 pub mod key;
+pub mod key_plan;
 pub mod key_set;
 pub mod lifecycle;
 pub mod policy;
-pub mod reconcile;
-pub mod replicas;
 pub mod retire;
 pub mod spec;
 pub mod store;
-mod store_grants;
 
 use aws_config::SdkConfig;
 use key::{ATTRIBUTES, KeyProps};
+use key_plan::KeyStep;
 use key_set::KeySetProps;
 use lifecycle::KeyOutcome;
 use shared::cfn::{Claim, CustomResource, Outcome, Provider, Request, serve};
@@ -73,29 +73,28 @@ impl CustomResource for KmsKeys {
         old: Option<&KeyProps>,
         new: &KeyProps,
     ) -> Result<Outcome, ResourceError> {
-        let live = self.store.describe(physical_id).await?;
-        if live.is_some() {
-            let claim = Claim::of(&self.store.tags(physical_id).await?, request);
-            if !claim.is_ours() {
-                return Err(claim.refusal(key::TYPE, &format!("key {physical_id}"), "change"));
-            }
-        }
-        let replace = match &live {
-            Some(live) => {
-                live.key_spec().map(|s| s.as_str()) != Some(new.key_spec)
-                    || live.key_usage().map(|u| u.as_str()) != Some(new.key_usage)
-                    || live.multi_region().unwrap_or(false) != new.multi_region
-            }
-            None => true,
-        };
-        if replace {
-            tracing::info!(old_key = physical_id, "replacing the key");
-            let replaces = live.is_some().then_some(physical_id);
-            return lifecycle::create(&self.store, request, new, replaces)
+        let live = self
+            .store
+            .read_checked(physical_id, |tags| {
+                let claim = Claim::of(tags, request);
+                match claim.is_ours() {
+                    true => Ok(()),
+                    false => Err(claim.refusal(key::TYPE, &format!("key {physical_id}"), "change")),
+                }
+            })
+            .await?;
+        let ctx = lifecycle::context(&self.store, request)?;
+        let plan = key_plan::plan(live.as_ref(), old, new, &ctx)
+            .map_err(|message| self.store.refused(message))?;
+        let Some(live) = live.filter(|_| !plan.needs(&KeyStep::Replace)) else {
+            tracing::info!(old_key = physical_id, changes = ?plan.properties(), "replacing the key");
+            let replaces = plan.changes.iter().all(|c| c.property != "KeyId");
+            return lifecycle::create(&self.store, request, new, replaces.then_some(physical_id))
                 .await
                 .map(|k| key_outcome(&k));
-        }
-        reconcile::reconcile(&self.store, request, physical_id, old, new)
+        };
+        self.store.check_account(&ctx.account).await?;
+        apply::apply(&self.store, request, &live, &plan, new, &ctx)
             .await
             .map(|k| key_outcome(&k))
     }
@@ -260,7 +259,7 @@ impl CustomResource for KmsKeySets {
             let old_member = old.map(|o| key_set::member(o, name, &ctx));
             let key = match self.member_key(request, new, name).await? {
                 Some(id) => {
-                    reconcile::reconcile(&self.store, request, &id, old_member.as_ref(), &member)
+                    apply::bring_in_step(&self.store, request, &id, old_member.as_ref(), &member)
                         .await?
                 }
                 None => lifecycle::create(&self.store, request, &member, None).await?,

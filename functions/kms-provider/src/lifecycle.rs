@@ -1,14 +1,13 @@
 //! One key's lifecycle, shared by `Custom::KmsKey` and each key of a `Custom::KmsKeySet`:
-//! create (or adopt what an earlier delivery of the same request made) here; bring to the
-//! wanted state in `reconcile.rs`; replicas in `replicas.rs`; delete by the environment's rules
-//! in `retire.rs`. Keys are never deleted immediately.
+//! create (or adopt what an earlier delivery of the same request made) here; plan an Update in
+//! `key_plan.rs` and perform it in `apply.rs`; delete by the environment's rules in `retire.rs`. Keys are never deleted immediately.
 
+use crate::apply::bring_in_step;
 use crate::key::KeyProps;
-use crate::policy::{self, KeyContext, KeyPolicy, MAX_POLICY_BYTES};
-use crate::replicas::replicate;
+use crate::key_plan::{check_regions, in_region, sized_policy};
+use crate::policy::{self, KeyContext, KeyPolicy};
 use crate::spec::user_actions_for;
-use crate::store::{AliasHolder, KeyStore, kms_tags};
-use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+use crate::store::{AliasHolder, KeyStore, NewKey};
 use serde_json::Value;
 use shared::ResourceError;
 use shared::cfn::Request;
@@ -47,26 +46,6 @@ pub fn policy_document(props: &KeyProps, ctx: &KeyContext) -> Value {
     }
 }
 
-/// The policy to send, refused before any call when KMS would refuse it for its size (a
-/// `KeyPolicy` document is checked when it is decoded; a synthesized one only here, where the
-/// stack's account is known).
-pub(crate) fn checked_policy(
-    store: &KeyStore,
-    props: &KeyProps,
-    ctx: &KeyContext,
-) -> Result<Value, ResourceError> {
-    let policy = policy_document(props, ctx);
-    let bytes = policy.to_string().len();
-    if bytes > MAX_POLICY_BYTES {
-        return Err(store.refused(format!(
-            "the key policy built from KeyAdministrators, KeyUsers, ServicePrincipals and \
-             ViaServices is {bytes} bytes; KMS accepts at most {MAX_POLICY_BYTES}: name fewer \
-             principals (an IAM role per group of users), or give a KeyPolicy"
-        )));
-    }
-    Ok(policy)
-}
-
 /// User tags plus the tags derived from properties; the request tags are added on Create only.
 pub(crate) fn wanted_tags(props: &KeyProps) -> Vec<(String, String)> {
     props
@@ -82,20 +61,6 @@ pub(crate) fn wanted_tags(props: &KeyProps) -> Vec<(String, String)> {
         .collect()
 }
 
-pub(crate) fn check_regions(
-    store: &KeyStore,
-    props: &KeyProps,
-    ctx: &KeyContext,
-) -> Result<(), ResourceError> {
-    if props.replica_regions.contains(&ctx.region) {
-        return Err(store.refused(format!(
-            "ReplicaRegions must not include {}, the primary key's own Region",
-            ctx.region
-        )));
-    }
-    Ok(())
-}
-
 /// Creates the key, or adopts the one an earlier delivery of this request made. Every alias is
 /// checked before CreateKey, so a taken alias fails the request without leaving a key behind.
 /// `replaces` is the key an Update replaces, recorded on the new one.
@@ -106,9 +71,16 @@ pub async fn create(
     replaces: Option<&str>,
 ) -> Result<KeyOutcome, ResourceError> {
     let ctx = context(store, request)?;
-    check_regions(store, props, &ctx)?;
+    check_regions(props, &ctx).map_err(|m| store.refused(m))?;
     store.check_account(&ctx.account).await?;
-    let policy = checked_policy(store, props, &ctx)?;
+    let policy = sized_policy(props, &ctx).map_err(|m| store.refused(m))?;
+    // Replica policies are built for their own Region; each is checked before any call.
+    let replica_policies = props
+        .replica_regions
+        .iter()
+        .map(|region| sized_policy(props, &in_region(&ctx, region)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|m| store.refused(m))?;
     let mut holders = Vec::with_capacity(props.aliases.len());
     for alias in &props.aliases {
         let holder = store.alias_holder(request, alias).await?;
@@ -117,7 +89,7 @@ pub async fn create(
                 key_id,
                 "adopting the key an earlier delivery of this request created"
             );
-            return crate::reconcile::reconcile(store, request, key_id, None, props).await;
+            return bring_in_step(store, request, key_id, None, props).await;
         }
         if let AliasHolder::Other { key_id, why } = &holder {
             return Err(store.alias_taken(alias, key_id, why));
@@ -134,7 +106,7 @@ pub async fn create(
             key_id,
             "adopting the key an earlier delivery of this request created"
         );
-        return crate::reconcile::reconcile(store, request, &key_id, None, props).await;
+        return bring_in_step(store, request, &key_id, None, props).await;
     }
 
     let mut tags = wanted_tags(props);
@@ -142,33 +114,22 @@ pub async fn create(
     if let Some(old_key) = replaces {
         tags.push((TAG_REPLACES.to_owned(), old_key.to_owned()));
     }
-    let created = store
-        .kms
-        .create_key()
-        .description(&props.description)
-        .key_spec(KeySpec::from(props.key_spec))
-        .key_usage(KeyUsageType::from(props.key_usage))
-        .multi_region(props.multi_region)
-        .policy(policy.to_string())
-        .set_tags(Some(kms_tags(&tags)))
-        .send()
-        .await
-        .map_err(|e| store.err("CreateKey", &request.logical_resource_id, &e))?;
-    let metadata = created
-        .key_metadata
-        .ok_or_else(|| store.refused("CreateKey returned no key metadata"))?;
+    let new_key = NewKey {
+        description: &props.description,
+        key_spec: props.key_spec,
+        key_usage: props.key_usage,
+        multi_region: props.multi_region,
+        policy: &policy,
+        tags: &tags,
+    };
+    let metadata = store
+        .create_key(&new_key, &request.logical_resource_id)
+        .await?;
     let key_id = metadata.key_id().to_owned();
     tracing::info!(key_id, "created");
 
     if let Some(days) = props.rotation_period_days {
-        store
-            .kms
-            .enable_key_rotation()
-            .key_id(&key_id)
-            .rotation_period_in_days(days)
-            .send()
-            .await
-            .map_err(|e| store.err("EnableKeyRotation", &key_id, &e))?;
+        store.enable_rotation(&key_id, days).await?;
     }
     for (alias, holder) in props.aliases.iter().zip(&holders) {
         store.point_alias(alias, &key_id, holder).await?;
@@ -177,15 +138,17 @@ pub async fn create(
         store.create_grant(&key_id, grant).await?;
     }
     let mut replica_arns = Vec::new();
-    for region in &props.replica_regions {
-        replica_arns.push(replicate(store, &key_id, region, props, &ctx, &tags).await?);
+    for (region, policy) in props.replica_regions.iter().zip(&replica_policies) {
+        let arn = store
+            .replicate(&key_id, region, &props.description, policy, &tags)
+            .await?;
+        replica_arns.push(arn);
     }
     if !props.enabled {
-        set_enabled(store, &store.kms, &key_id, &key_id, false).await?;
         // Replicas are enabled on their own; a disabled key is disabled in every Region.
+        store.set_enabled(&key_id, None, false).await?;
         for region in &props.replica_regions {
-            let target = format!("{key_id} in {region}");
-            set_enabled(store, &store.in_region(region), &key_id, &target, false).await?;
+            store.set_enabled(&key_id, Some(region), false).await?;
         }
     }
     Ok(KeyOutcome {
@@ -195,32 +158,4 @@ pub async fn create(
         rotation_enabled: props.rotation_period_days.is_some(),
         replica_arns,
     })
-}
-
-/// Enables or disables the key through `client` (the primary's, or a replica Region's);
-/// `target` names it in errors.
-pub(crate) async fn set_enabled(
-    store: &KeyStore,
-    client: &aws_sdk_kms::Client,
-    key_id: &str,
-    target: &str,
-    enabled: bool,
-) -> Result<(), ResourceError> {
-    if enabled {
-        client
-            .enable_key()
-            .key_id(key_id)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| store.err("EnableKey", target, &e))
-    } else {
-        client
-            .disable_key()
-            .key_id(key_id)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| store.err("DisableKey", target, &e))
-    }
 }

@@ -3,8 +3,7 @@
 //! replacement, its aliases go back to the key it replaced.
 
 use crate::key::KeyProps;
-use crate::replicas::replica_arns;
-use crate::store::{KeyStore, is_gone};
+use crate::store::{KeyStore, is_gone, replica_arns};
 use aws_smithy_types::date_time::Format as DateTimeFormat;
 use shared::ResourceError;
 use shared::cfn::{Claim, Request, TAG_RETAINED_AT, stricter_environment};
@@ -72,31 +71,17 @@ pub async fn delete(
         match &replaced {
             Some(old_key) => {
                 tracing::info!(alias, old_key, "giving the alias back to the replaced key");
-                store
-                    .kms
-                    .update_alias()
-                    .alias_name(&alias)
-                    .target_key_id(old_key)
-                    .send()
-                    .await
-                    .map_err(|e| store.err("UpdateAlias", &alias, &e))?;
+                store.move_alias(&alias, old_key).await?;
             }
-            None => {
-                store
-                    .kms
-                    .delete_alias()
-                    .alias_name(&alias)
-                    .send()
-                    .await
-                    .map_err(|e| store.err("DeleteAlias", &alias, &e))?;
-            }
+            None => store.delete_alias(&alias).await?,
         }
     }
     for (region, _) in replica_arns(&live) {
-        let client = store.in_region(&region);
-        store.schedule_deletion(&client, key_id, window).await?;
+        store
+            .schedule_deletion(key_id, Some(&region), window)
+            .await?;
     }
-    store.schedule_deletion(&store.kms, key_id, window).await?;
+    store.schedule_deletion(key_id, None, window).await?;
     tracing::info!(key_id, days = window, "deletion scheduled");
     Ok(())
 }

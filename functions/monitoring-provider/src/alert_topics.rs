@@ -1,13 +1,14 @@
 //! The SNS calls of `Custom::AlertTopic`: the topic, its tags and its subscriptions.
 
-use crate::alert_topic::{self, ATTRIBUTES, Subscription, TYPE, TopicProps};
+use crate::alert_topic::{
+    self, ATTRIBUTES, LiveTopic, Step, Subscription, TYPE, TopicProps, wanted_tags,
+};
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::Tag as SnsTag;
-use shared::alarm_tags::TAG_SEVERITY;
 use shared::cfn::{
     Claim, CustomResource, Outcome, Request, made_by_request, made_lately_by_logical_resource,
 };
-use shared::props::removed_tag_keys;
+use shared::plan::Plan;
 use shared::{PropertyError, Props, ResourceError};
 use std::collections::BTreeMap;
 
@@ -40,17 +41,45 @@ fn topic_arn(request: &Request, name: &str) -> Option<String> {
 }
 
 impl AlertTopics {
-    async fn exists(&self, arn: &str) -> Result<bool, ResourceError> {
+    /// The topic's KMS key, or `None` when SNS does not know the topic.
+    async fn kms_key(&self, arn: &str) -> Result<Option<Option<String>>, ResourceError> {
         match self.sns.get_topic_attributes().topic_arn(arn).send().await {
-            Ok(_) => Ok(true),
+            Ok(out) => Ok(Some(
+                out.attributes()
+                    .and_then(|a| a.get("KmsMasterKeyId"))
+                    .filter(|k| !k.is_empty())
+                    .cloned(),
+            )),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|e| e.is_not_found_exception()) =>
             {
-                Ok(false)
+                Ok(None)
             }
             Err(e) => Err(err("GetTopicAttributes", arn, &e)),
         }
+    }
+
+    /// The topic as a plan compares it, stopping after the tags when `check` refuses them.
+    async fn read_checked(
+        &self,
+        arn: &str,
+        check: impl FnOnce(&BTreeMap<String, String>) -> Result<(), ResourceError>,
+    ) -> Result<Option<LiveTopic>, ResourceError> {
+        let Some(kms_key) = self.kms_key(arn).await? else {
+            return Ok(None);
+        };
+        let tags = self.tags(arn).await?;
+        check(&tags)?;
+        Ok(Some(LiveTopic {
+            kms_key,
+            subscriptions: self.subscriptions(arn).await?,
+            tags,
+        }))
+    }
+
+    async fn exists(&self, arn: &str) -> Result<bool, ResourceError> {
+        Ok(self.kms_key(arn).await?.is_some())
     }
 
     async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, ResourceError> {
@@ -66,16 +95,6 @@ impl AlertTopics {
             .iter()
             .map(|t| (t.key().to_owned(), t.value().to_owned()))
             .collect())
-    }
-
-    fn wanted_tags(props: &TopicProps) -> Vec<(String, String)> {
-        let mut tags: Vec<(String, String)> = props
-            .tags
-            .iter()
-            .map(|t| (t.key.clone(), t.value.clone()))
-            .collect();
-        tags.push((TAG_SEVERITY.to_owned(), props.severity.clone()));
-        tags
     }
 
     /// `(protocol, endpoint) -> subscription ARN` of confirmed subscriptions; pending ones
@@ -123,80 +142,95 @@ impl AlertTopics {
         self.delete(request, &arn, props).await
     }
 
-    async fn reconcile(
+    async fn subscribe(&self, arn: &str, sub: &Subscription) -> Result<(), ResourceError> {
+        self.sns
+            .subscribe()
+            .topic_arn(arn)
+            .protocol(&sub.protocol)
+            .endpoint(&sub.endpoint)
+            .return_subscription_arn(true)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| err("Subscribe", arn, &e))
+    }
+
+    async fn retag(
         &self,
         arn: &str,
-        old: Option<&TopicProps>,
-        new: &TopicProps,
+        untag: &[String],
+        tag: &[(String, String)],
     ) -> Result<(), ResourceError> {
-        let key = new.kms_key.clone().unwrap_or_default();
-        if old.is_none_or(|o| o.kms_key != new.kms_key) {
-            self.sns
-                .set_topic_attributes()
-                .topic_arn(arn)
-                .attribute_name("KmsMasterKeyId")
-                .attribute_value(&key)
-                .send()
-                .await
-                .map_err(|e| err("SetTopicAttributes", arn, &e))?;
-        }
-        let live = self.subscriptions(arn).await?;
-        for wanted in &new.subscriptions {
-            if !live.iter().any(|(s, _)| s == wanted) {
-                self.sns
-                    .subscribe()
-                    .topic_arn(arn)
-                    .protocol(&wanted.protocol)
-                    .endpoint(&wanted.endpoint)
-                    .return_subscription_arn(true)
-                    .send()
-                    .await
-                    .map_err(|e| err("Subscribe", arn, &e))?;
-            }
-        }
-        // Only subscriptions the old properties made are removed; others were added by hand.
-        for (sub, sub_arn) in &live {
-            let dropped = !new.subscriptions.contains(sub)
-                && old.is_some_and(|o| o.subscriptions.contains(sub));
-            if dropped && sub_arn.starts_with("arn:") {
-                self.sns
-                    .unsubscribe()
-                    .subscription_arn(sub_arn)
-                    .send()
-                    .await
-                    .map_err(|e| err("Unsubscribe", sub_arn, &e))?;
-            }
-        }
-        let live_tags = self.tags(arn).await?;
-        let removed: Vec<String> = removed_tag_keys(old.map(|o| o.tags.as_slice()), &new.tags)
-            .into_iter()
-            .filter(|k| live_tags.contains_key(k))
-            .collect();
-        if !removed.is_empty() {
+        if !untag.is_empty() {
             self.sns
                 .untag_resource()
                 .resource_arn(arn)
-                .set_tag_keys(Some(removed))
+                .set_tag_keys(Some(untag.to_vec()))
                 .send()
                 .await
                 .map_err(|e| err("UntagResource", arn, &e))?;
         }
-        let changed: Vec<SnsTag> = Self::wanted_tags(new)
-            .into_iter()
-            .filter(|(k, v)| live_tags.get(k) != Some(v))
-            .filter_map(|(k, v)| SnsTag::builder().key(k).value(v).build().ok())
-            .collect();
-        if !changed.is_empty() {
+        if !tag.is_empty() {
             self.sns
                 .tag_resource()
                 .resource_arn(arn)
-                .set_tags(Some(changed))
+                .set_tags(Some(sns_tags(tag.to_vec())))
                 .send()
                 .await
                 .map_err(|e| err("TagResource", arn, &e))?;
         }
         Ok(())
     }
+
+    /// Performs `plan` on the topic `arn`.
+    async fn apply(
+        &self,
+        arn: &str,
+        plan: &Plan<Step>,
+        new: &TopicProps,
+    ) -> Result<(), ResourceError> {
+        if !plan.is_empty() {
+            tracing::info!(topic = arn, changes = ?plan.properties(), "bringing the topic in step");
+        }
+        for change in &plan.changes {
+            match &change.step {
+                Step::Create => {
+                    return Err(ResourceError::refused(
+                        TYPE,
+                        format!("topic {arn} no longer exists"),
+                    ));
+                }
+                Step::SetKmsKey => self
+                    .sns
+                    .set_topic_attributes()
+                    .topic_arn(arn)
+                    .attribute_name("KmsMasterKeyId")
+                    .attribute_value(new.kms_key.clone().unwrap_or_default())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| err("SetTopicAttributes", arn, &e))?,
+                Step::Subscribe(sub) => self.subscribe(arn, sub).await?,
+                Step::Unsubscribe(sub_arn) => self
+                    .sns
+                    .unsubscribe()
+                    .subscription_arn(sub_arn)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| err("Unsubscribe", sub_arn, &e))?,
+                Step::Retag(untag, tag) => self.retag(arn, untag, tag).await?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn sns_tags(pairs: Vec<(String, String)>) -> Vec<SnsTag> {
+    pairs
+        .into_iter()
+        .filter_map(|(k, v)| SnsTag::builder().key(k).value(v).build().ok())
+        .collect()
 }
 
 impl CustomResource for AlertTopics {
@@ -216,29 +250,26 @@ impl CustomResource for AlertTopics {
         let expected = topic_arn(request, &props.topic_name).ok_or_else(|| {
             ResourceError::refused(TYPE, "StackId is not a CloudFormation stack ARN")
         })?;
-        if self.exists(&expected).await? {
-            let claim = Claim::of(&self.tags(&expected).await?, request);
-            if !matches!(claim, Claim::ThisRequest(_)) {
-                return Err(claim.refusal(
-                    TYPE,
-                    &format!("TopicName {}", props.topic_name),
-                    "adopt",
-                ));
-            }
-            self.reconcile(&expected, None, props).await?;
+        let live = self
+            .read_checked(&expected, |tags| match Claim::of(tags, request) {
+                Claim::ThisRequest(_) => Ok(()),
+                claim => {
+                    Err(claim.refusal(TYPE, &format!("TopicName {}", props.topic_name), "adopt"))
+                }
+            })
+            .await?;
+        if let Some(live) = live {
+            let plan = alert_topic::plan(Some(&live), None, props);
+            self.apply(&expected, &plan, props).await?;
             return Ok(outcome(&expected, props));
         }
-        let mut tags = Self::wanted_tags(props);
+        let mut tags = wanted_tags(props);
         tags.extend(request.resource_tags(&[], props.environment));
         let mut create = self
             .sns
             .create_topic()
             .name(&props.topic_name)
-            .set_tags(Some(
-                tags.into_iter()
-                    .filter_map(|(k, v)| SnsTag::builder().key(k).value(v).build().ok())
-                    .collect(),
-            ));
+            .set_tags(Some(sns_tags(tags)));
         if let Some(key) = &props.kms_key {
             create = create.attributes("KmsMasterKeyId", key);
         }
@@ -249,15 +280,7 @@ impl CustomResource for AlertTopics {
             .topic_arn
             .unwrap_or(expected);
         for sub in &props.subscriptions {
-            self.sns
-                .subscribe()
-                .topic_arn(&arn)
-                .protocol(&sub.protocol)
-                .endpoint(&sub.endpoint)
-                .return_subscription_arn(true)
-                .send()
-                .await
-                .map_err(|e| err("Subscribe", &arn, &e))?;
+            self.subscribe(&arn, sub).await?;
         }
         Ok(outcome(&arn, props))
     }
@@ -270,14 +293,26 @@ impl CustomResource for AlertTopics {
         new: &TopicProps,
     ) -> Result<Outcome, ResourceError> {
         let renamed = !physical_id.ends_with(&format!(":{}", new.topic_name));
-        if renamed || !self.exists(physical_id).await? {
+        let live = match renamed {
+            true => None,
+            false => {
+                self.read_checked(physical_id, |tags| {
+                    let claim = Claim::of(tags, request);
+                    match claim.is_ours() {
+                        true => Ok(()),
+                        false => {
+                            Err(claim.refusal(TYPE, &format!("topic {physical_id}"), "change"))
+                        }
+                    }
+                })
+                .await?
+            }
+        };
+        let plan = alert_topic::plan(live.as_ref(), old, new);
+        if plan.needs(&Step::Create) {
             return self.create(request, new).await;
         }
-        let claim = Claim::of(&self.tags(physical_id).await?, request);
-        if !claim.is_ours() {
-            return Err(claim.refusal(TYPE, &format!("topic {physical_id}"), "change"));
-        }
-        self.reconcile(physical_id, old, new).await?;
+        self.apply(physical_id, &plan, new).await?;
         Ok(outcome(physical_id, new))
     }
 

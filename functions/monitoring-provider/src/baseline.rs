@@ -1,10 +1,12 @@
 //! `Custom::AlarmBaseline`: the environment-sized alarm set over a cluster's ECS and Container
-//! Insights metrics (docs/contract.md, profiles), decided here as a pure plan so the sizes are unit-tested.
+//! Insights metrics (docs/contract.md, profiles), decided here (pure) so the sizes are unit-tested.
 
 use crate::alarm_spec::{AlarmSpec, MetricRef, Watched};
 use crate::baseline_catalogue::{
     CLUSTER_BASE, CLUSTER_PROD, ECS, INSIGHTS, Kind, LT, SERVICE_BASE, SERVICE_PROD, static_kind,
 };
+use crate::composite::CompositeProps;
+use crate::cw::alarm_tags;
 use crate::metric_filter::FilterProps;
 use serde_json::{Value, json};
 use shared::profile::Environment;
@@ -115,16 +117,17 @@ pub fn decode(props: &mut Props) -> Result<BaselineProps, PropertyError> {
     })
 }
 
-/// Everything a baseline owns.
+/// Everything a baseline owns, as its properties want it (compared with the live alarms in
+/// `baseline_plan.rs`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
+pub struct Desired {
     pub alarms: Vec<AlarmSpec>,
     pub composite: Option<(String, String)>,
     pub dashboards: Vec<(String, Value)>,
     pub filter: Option<FilterProps>,
 }
 
-impl Plan {
+impl Desired {
     pub fn alarm_names(&self) -> Vec<String> {
         self.alarms.iter().map(|a| a.alarm_name.clone()).collect()
     }
@@ -237,7 +240,7 @@ fn log_alarm(props: &BaselineProps, group: &str) -> (AlarmSpec, FilterProps) {
 }
 
 /// The baseline for `props`; `alarm_arn` turns a name into an ARN for dashboard widgets.
-pub fn plan(props: &BaselineProps, region: &str, alarm_arn: impl Fn(&str) -> String) -> Plan {
+pub fn desired(props: &BaselineProps, region: &str, alarm_arn: impl Fn(&str) -> String) -> Desired {
     let profile = props.environment.profile();
     let p = &props.prefix;
     let cluster_dims: BTreeMap<String, String> =
@@ -325,7 +328,7 @@ pub fn plan(props: &BaselineProps, region: &str, alarm_arn: impl Fn(&str) -> Str
         }).collect();
         dashboards.push((format!("{p}-services"), json!({"widgets": widgets})));
     }
-    Plan {
+    Desired {
         alarms: ranked,
         composite,
         dashboards,
@@ -341,3 +344,37 @@ pub fn dashboard_names(prefix: &str) -> [String; 2] {
 #[cfg(test)]
 #[path = "baseline_tests.rs"]
 mod tests;
+
+/// The tags on each of the baseline's alarms: the user's, the severity, and the baseline's
+/// Prefix (which finds them again).
+pub fn alarm_tags_for(props: &BaselineProps, severity: &str) -> Vec<(String, String)> {
+    let mut tags = alarm_tags(&props.tags, severity, None);
+    tags.push((TAG_BASELINE.to_owned(), props.prefix.clone()));
+    tags
+}
+
+/// The baseline's composite, as a `Custom::CompositeAlarm` with these properties would be:
+/// critical, alerting the critical topic (or the alert topic) on ALARM and OK.
+pub fn composite_props(props: &BaselineProps, name: &str, rule: &str) -> CompositeProps {
+    let topic: Vec<String> = props
+        .critical_topic
+        .clone()
+        .or(props.alert_topic.clone())
+        .into_iter()
+        .collect();
+    CompositeProps {
+        environment: props.environment,
+        alarm_name: name.to_owned(),
+        rule: rule.to_owned(),
+        description: Some(format!(
+            "{} service health: any critical baseline alarm",
+            props.prefix
+        )),
+        suppressor: None,
+        severity: "critical".to_owned(),
+        runbook: None,
+        alarm_actions: topic.clone(),
+        ok_actions: topic,
+        tags: props.tags.clone(),
+    }
+}

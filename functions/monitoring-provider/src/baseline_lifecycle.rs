@@ -8,18 +8,20 @@
 //! A little over 400 lines on purpose: Create, Update and Delete of the baseline read as one
 //! story over the same records; the plan itself is in baseline.rs.
 
-use crate::baseline::{self, ATTRIBUTES, BaselineProps, Plan, TAG_BASELINE, TYPE};
-use crate::composite::{CompositeAlarms, CompositeProps};
+use crate::baseline::{
+    self, ATTRIBUTES, BaselineProps, Desired, TAG_BASELINE, TYPE, alarm_tags_for, composite_props,
+};
+use crate::baseline_plan::{self, OwnedAlarm, Step};
+use crate::composite::CompositeAlarms;
 use crate::cw::{Alarms, LiveAlarm};
 use crate::dashboard::Dashboards;
-use crate::metric_alarm::alarm_tags;
 use crate::metric_filter::MetricFilters;
 use crate::owners::Kind;
 use shared::cfn::{
     CustomResource, Outcome, Request, made_by_logical_resource, made_by_request,
     made_lately_by_logical_resource,
 };
-use shared::props::removed_tag_keys;
+use shared::plan::Plan;
 use shared::{PropertyError, Props, ResourceError};
 use std::collections::BTreeMap;
 
@@ -46,14 +48,14 @@ fn where_from(request: &Request) -> Result<(String, String, String), ResourceErr
     }
 }
 
-fn plan_for(request: &Request, props: &BaselineProps) -> Result<Plan, ResourceError> {
+fn desired_for(request: &Request, props: &BaselineProps) -> Result<Desired, ResourceError> {
     let (partition, region, account) = where_from(request)?;
-    Ok(baseline::plan(props, &region, |name| {
+    Ok(baseline::desired(props, &region, |name| {
         format!("arn:{partition}:cloudwatch:{region}:{account}:alarm:{name}")
     }))
 }
 
-fn outcome(props: &BaselineProps, plan: &Plan) -> Outcome {
+fn outcome(props: &BaselineProps, plan: &Desired) -> Outcome {
     let [name_prefix, count, composite, dashboards] = ATTRIBUTES;
     Outcome::new(props.physical_id())
         .with(name_prefix, format!("{}-", props.prefix))
@@ -76,12 +78,6 @@ fn outcome(props: &BaselineProps, plan: &Plan) -> Outcome {
 }
 
 impl AlarmBaselines {
-    fn tags(props: &BaselineProps, severity: &str) -> Vec<(String, String)> {
-        let mut tags = alarm_tags(&props.tags, severity, None);
-        tags.push((TAG_BASELINE.to_owned(), props.prefix.clone()));
-        tags
-    }
-
     /// The live alarms this stack's logical resource made as baseline `prefix`, with their
     /// tags.
     async fn owned_tagged(
@@ -134,17 +130,22 @@ impl AlarmBaselines {
         old: Option<&BaselineProps>,
         props: &BaselineProps,
     ) -> Result<Outcome, ResourceError> {
-        let plan = plan_for(request, props)?;
-        self.check_pace(request, &plan)?;
+        let desired = desired_for(request, props)?;
+        self.check_pace(request, &desired)?;
         // What this resource wrote before the ledger existed, to recognise it after upgrade.
-        let old_plan = old.map(|o| plan_for(request, o)).transpose()?;
-        let owned = self.owned(request, &props.prefix).await?;
-        let taken: Vec<String> = self
-            .alarms
-            .find(&plan.alarm_names())
+        let old_desired = old.map(|o| desired_for(request, o)).transpose()?;
+        let owned: Vec<OwnedAlarm> = self
+            .owned_tagged(request, &props.prefix)
             .await?
             .into_iter()
-            .filter(|live| !owned.iter().any(|o| o.name == live.name))
+            .map(|(live, tags)| OwnedAlarm { live, tags })
+            .collect();
+        let taken: Vec<String> = self
+            .alarms
+            .find(&desired.alarm_names())
+            .await?
+            .into_iter()
+            .filter(|live| !owned.iter().any(|o| o.live.name == live.name))
             .map(|live| live.name)
             .collect();
         if !taken.is_empty() {
@@ -156,60 +157,30 @@ impl AlarmBaselines {
                 ),
             ));
         }
-        for spec in &plan.alarms {
-            let mut tags = Self::tags(props, &spec.severity);
-            match owned.iter().find(|o| o.name == spec.alarm_name) {
-                Some(live) => {
-                    self.alarms.put(spec, &[]).await?;
-                    let removed = removed_tag_keys(old.map(|o| o.tags.as_slice()), &props.tags);
-                    self.alarms.sync_tags(&live.arn, &tags, removed).await?;
-                }
-                None => {
-                    tags.extend(request.resource_tags(&[], props.environment));
-                    self.alarms.put(spec, &tags).await?;
-                }
-            }
+        let plan = baseline_plan::plan(props, old.map(|o| o.tags.as_slice()), &desired, &owned);
+        if !plan.is_empty() {
+            tracing::info!(
+                prefix = props.prefix,
+                changes = plan.changes.len(),
+                "bringing the baseline in step"
+            );
         }
-        if let Some((name, rule)) = &plan.composite {
-            let composite = CompositeProps {
-                environment: props.environment,
-                alarm_name: name.clone(),
-                rule: rule.clone(),
-                description: Some(format!(
-                    "{} service health: any critical baseline alarm",
-                    props.prefix
-                )),
-                suppressor: None,
-                severity: "critical".to_owned(),
-                runbook: None,
-                alarm_actions: props
-                    .critical_topic
-                    .clone()
-                    .or(props.alert_topic.clone())
-                    .into_iter()
-                    .collect(),
-                ok_actions: props
-                    .critical_topic
-                    .clone()
-                    .or(props.alert_topic.clone())
-                    .into_iter()
-                    .collect(),
-                tags: props.tags.clone(),
-            };
-            let mut tags = Self::tags(props, "critical");
-            if !owned.iter().any(|o| &o.name == name) {
-                tags.extend(request.resource_tags(&[], props.environment));
+        let mut done: Vec<&Step> = Vec::new();
+        for change in &plan.changes {
+            if !done.contains(&&change.step) {
+                done.push(&change.step);
+                self.perform(request, props, &desired, &owned, &change.step)
+                    .await?;
             }
-            self.composites.put(&composite, &tags).await?;
         }
         // The untaggable parts come after the tagged alarms, so that a Create cut off before
         // its first alarm has made nothing (see `clean_up_failed_create`).
-        if let Some(filter) = &plan.filter {
-            let legacy = old_plan.as_ref().and_then(|p| p.filter.as_ref());
+        if let Some(filter) = &desired.filter {
+            let legacy = old_desired.as_ref().and_then(|p| p.filter.as_ref());
             self.filters.put_owned(request, filter, legacy).await?;
         }
-        for (name, body) in &plan.dashboards {
-            let legacy = old_plan
+        for (name, body) in &desired.dashboards {
+            let legacy = old_desired
                 .as_ref()
                 .and_then(|p| p.dashboards.iter().find(|(n, _)| n == name))
                 .map(|(_, b)| b);
@@ -217,14 +188,54 @@ impl AlarmBaselines {
                 .put_owned(request, props.environment, name, body, legacy)
                 .await?;
         }
-        self.remove_stale(request, props, &plan, old).await?;
-        Ok(outcome(props, &plan))
+        self.remove_stale(request, props, &desired, &plan, &owned, old_desired)
+            .await?;
+        Ok(outcome(props, &desired))
+    }
+
+    /// One alarm step of the plan; removals wait for `remove_stale`.
+    async fn perform(
+        &self,
+        request: &Request,
+        props: &BaselineProps,
+        desired: &Desired,
+        owned: &[OwnedAlarm],
+        step: &Step,
+    ) -> Result<(), ResourceError> {
+        let (name, fresh) = match step {
+            Step::Create(name) => (name, true),
+            Step::Put(name) => (name, false),
+            Step::Retag { alarm, untag, tag } => {
+                return match owned.iter().find(|o| &o.live.name == alarm) {
+                    Some(o) => self.alarms.retag(&o.live.arn, untag, tag).await,
+                    None => Ok(()),
+                };
+            }
+            Step::Remove(_) => return Ok(()),
+        };
+        // Tags go with a new alarm only: CloudWatch ignores them on an update.
+        let tags_for = |severity: &str| match fresh {
+            true => {
+                let mut tags = alarm_tags_for(props, severity);
+                tags.extend(request.resource_tags(&[], props.environment));
+                tags
+            }
+            false => Vec::new(),
+        };
+        if let Some(spec) = desired.alarms.iter().find(|s| &s.alarm_name == name) {
+            return self.alarms.put(spec, &tags_for(&spec.severity)).await;
+        }
+        if let Some((composite, rule)) = desired.composite.as_ref().filter(|(n, _)| n == name) {
+            let props = composite_props(props, composite, rule);
+            return self.composites.put(&props, &tags_for("critical")).await;
+        }
+        Ok(())
     }
 
     /// Fails before any call when CloudWatch's PutMetricAlarm quota cannot make the plan's
     /// alarms in the time this request has: better a Reason that says so now than a baseline
     /// cut off half-made at the deadline.
-    fn check_pace(&self, request: &Request, plan: &Plan) -> Result<(), ResourceError> {
+    fn check_pace(&self, request: &Request, plan: &Desired) -> Result<(), ResourceError> {
         let puts = plan.alarms.len() + usize::from(plan.composite.is_some());
         let (Some(left), Some(rate)) = (
             request.time_left(),
@@ -254,32 +265,33 @@ impl AlarmBaselines {
         ))
     }
 
-    /// Removes what the baseline made before and no longer wants.
+    /// Removes what the baseline made before and no longer wants: the alarms the plan
+    /// removes, the old properties' unused anomaly detectors and filter, stale dashboards.
     async fn remove_stale(
         &self,
         request: &Request,
         props: &BaselineProps,
-        plan: &Plan,
-        old: Option<&BaselineProps>,
+        desired: &Desired,
+        plan: &Plan<Step>,
+        owned: &[OwnedAlarm],
+        old_desired: Option<Desired>,
     ) -> Result<(), ResourceError> {
-        let mut wanted = plan.alarm_names();
-        if let Some((name, _)) = &plan.composite {
-            wanted.push(name.clone());
-        }
-        let owned = self.owned(request, &props.prefix).await?;
-        self.remove_alarms(owned.iter().filter(|a| !wanted.contains(&a.name)))
-            .await?;
-        if let Some(old) = old {
-            let old_plan = plan_for(request, old)?;
-            for spec in old_plan
+        let stale = owned
+            .iter()
+            .map(|o| &o.live)
+            .filter(|live| plan.needs(&Step::Remove(live.name.clone())));
+        self.remove_alarms(stale).await?;
+        if let Some(old_desired) = old_desired {
+            for spec in old_desired
                 .alarms
                 .iter()
-                .filter(|s| !wanted.contains(&s.alarm_name))
+                .filter(|s| !desired.alarms.iter().any(|d| d.alarm_name == s.alarm_name))
             {
                 self.alarms.delete_unused_detector(spec).await?;
             }
-            if let Some(filter) = old_plan.filter.filter(|f| {
-                plan.filter
+            if let Some(filter) = old_desired.filter.filter(|f| {
+                desired
+                    .filter
                     .as_ref()
                     .is_none_or(|n| n.physical_id != f.physical_id)
             }) {
@@ -288,7 +300,7 @@ impl AlarmBaselines {
         }
         let stale_dashboards: Vec<String> = baseline::dashboard_names(&props.prefix)
             .into_iter()
-            .filter(|n| !plan.dashboards.iter().any(|(d, _)| d == n))
+            .filter(|n| !desired.dashboards.iter().any(|(d, _)| d == n))
             .collect();
         self.dashboards
             .delete_owned(request, &stale_dashboards)
@@ -340,7 +352,7 @@ impl CustomResource for AlarmBaselines {
         let owned = self.owned(request, prefix).await?;
         self.remove_alarms(&owned).await?;
         if props.prefix == prefix {
-            let plan = plan_for(request, props)?;
+            let plan = desired_for(request, props)?;
             for spec in &plan.alarms {
                 self.alarms.delete_unused_detector(spec).await?;
             }
@@ -398,7 +410,7 @@ impl AlarmBaselines {
             .filter(|(_, tags)| made(tags))
             .map(|(alarm, _)| alarm)
             .collect();
-        let plan = plan_for(request, props)?;
+        let plan = desired_for(request, props)?;
         if !made_alarms.is_empty() {
             tracing::info!(
                 prefix = props.prefix,

@@ -11,8 +11,8 @@ fn props(env: &str, services: &[&str], log: bool) -> BaselineProps {
     decode_properties::<crate::baseline_lifecycle::AlarmBaselines>(&doc).expect("valid")
 }
 
-fn plan_of(p: &BaselineProps) -> Plan {
-    plan(p, "us-east-1", |n| {
+fn plan_of(p: &BaselineProps) -> Desired {
+    desired(p, "us-east-1", |n| {
         format!("arn:aws:cloudwatch:us-east-1:111122223333:alarm:{n}")
     })
 }

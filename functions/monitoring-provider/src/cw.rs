@@ -440,25 +440,35 @@ impl Alarms {
             .into_iter()
             .filter(|k| live.contains_key(k) && !wanted.iter().any(|(w, _)| w == k))
             .collect();
-        if !removed.is_empty() {
-            self.cw
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(removed))
-                .send()
-                .await
-                .map_err(|e| self.err("UntagResource", arn, &e))?;
-        }
         let changed: Vec<(String, String)> = wanted
             .iter()
             .filter(|(k, v)| live.get(k) != Some(v))
             .cloned()
             .collect();
-        if !changed.is_empty() {
+        self.retag(arn, &removed, &changed).await
+    }
+
+    /// Removes the tag keys `untag` and sets the pairs `tag` (either may be empty).
+    pub async fn retag(
+        &self,
+        arn: &str,
+        untag: &[String],
+        tag: &[(String, String)],
+    ) -> Result<(), ResourceError> {
+        if !untag.is_empty() {
+            self.cw
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(untag.to_vec()))
+                .send()
+                .await
+                .map_err(|e| self.err("UntagResource", arn, &e))?;
+        }
+        if !tag.is_empty() {
             self.cw
                 .tag_resource()
                 .resource_arn(arn)
-                .set_tags(Some(sdk_tags(&changed)))
+                .set_tags(Some(sdk_tags(tag)))
                 .send()
                 .await
                 .map_err(|e| self.err("TagResource", arn, &e))?;

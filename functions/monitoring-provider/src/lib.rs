@@ -10,6 +10,7 @@ pub mod alert_topics;
 pub mod baseline;
 pub mod baseline_catalogue;
 pub mod baseline_lifecycle;
+pub mod baseline_plan;
 pub mod composite;
 pub mod cw;
 pub mod dashboard;
@@ -20,6 +21,7 @@ pub mod metric_filter;
 pub mod metric_filters;
 pub mod owners;
 pub mod query_definition;
+pub mod query_definitions;
 
 #[cfg(test)]
 mod alarm_tests;
@@ -36,7 +38,7 @@ use log_groups::LogGroups;
 use metric_alarm::MetricAlarms;
 use metric_filter::MetricFilters;
 use owners::Ledger;
-use query_definition::QueryDefinitions;
+use query_definitions::QueryDefinitions;
 use shared::ResourceError;
 use shared::cfn::{CustomResource, Named, NamedResource, Outcome, Provider, Request, serve};
 

@@ -1,14 +1,11 @@
 //! `Custom::QueryDefinition`: a saved Logs Insights query; physical id the QueryDefinitionId.
 //! Definitions take no tags and names need not be unique: each Create makes its own, recorded
-//! in the owner ledger ([`crate::owners`]), and a repeated delivery of a Create finds its
-//! earlier result there. Update and Delete touch only a definition the ledger gives to the
-//! request's logical resource.
+//! in the owner ledger ([`crate::owners`]). The properties and the Update plan here; the Logs
+//! calls and the ledger rules in `query_definitions.rs`.
 
-use crate::owners::{Kind, Ledger};
-use aws_sdk_cloudwatchlogs::Client;
-use shared::cfn::{Claim, CustomResource, Outcome, Request};
+use shared::plan::{Plan, shown};
 use shared::props::{LOG_GROUP_NAME_RULE, is_log_group_name, show};
-use shared::{Environment, Problem, PropertyError, Props, ResourceError};
+use shared::{Environment, Problem, PropertyError, Props};
 
 pub const TYPE: &str = "Custom::QueryDefinition";
 pub const ATTRIBUTES: [&str; 2] = ["QueryDefinitionId", "Name"];
@@ -59,201 +56,90 @@ pub fn decode(props: &mut Props) -> Result<QueryProps, PropertyError> {
     })
 }
 
-pub struct QueryDefinitions {
-    pub logs: Client,
-    pub ledger: Ledger,
+/// A definition as Logs describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveQuery {
+    pub id: String,
+    pub name: String,
+    pub query: String,
+    /// Sorted.
+    pub log_group_names: Vec<String>,
 }
 
-fn outcome(id: &str, props: &QueryProps) -> Outcome {
-    let [id_attr, name] = ATTRIBUTES;
-    Outcome::new(id).with(id_attr, id).with(name, &props.name)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// No definition under the id (deleted outside CloudFormation): a new one, with a new id.
+    Create,
+    /// PutQueryDefinition under the same id.
+    Put,
 }
 
-impl QueryDefinitions {
-    /// Definitions with this exact name: `(id, query, sorted log groups)`.
-    async fn named(&self, name: &str) -> Result<Vec<(String, String, Vec<String>)>, ResourceError> {
-        let out = self
-            .logs
-            .describe_query_definitions()
-            .query_definition_name_prefix(name)
-            .max_results(1000)
-            .send()
-            .await
-            .map_err(|e| ResourceError::aws(TYPE, "DescribeQueryDefinitions", name, &e))?;
-        Ok(out
-            .query_definitions()
-            .iter()
-            .filter(|d| d.name() == Some(name))
-            .filter_map(|d| {
-                let mut groups = d.log_group_names().to_vec();
-                groups.sort();
-                Some((
-                    d.query_definition_id()?.to_owned(),
-                    d.query_string().unwrap_or_default().to_owned(),
-                    groups,
-                ))
-            })
-            .collect())
-    }
-
-    /// The definition `id` among those named `name`: `(query, sorted log groups)`.
-    async fn by_id(
-        &self,
-        name: &str,
-        id: &str,
-    ) -> Result<Option<(String, Vec<String>)>, ResourceError> {
-        Ok(self
-            .named(name)
-            .await?
-            .into_iter()
-            .find(|(live_id, _, _)| live_id == id)
-            .map(|(_, query, groups)| (query, groups)))
-    }
-
-    async fn put(&self, id: Option<&str>, props: &QueryProps) -> Result<String, ResourceError> {
-        let out = self
-            .logs
-            .put_query_definition()
-            .name(&props.name)
-            .query_string(&props.query)
-            .set_log_group_names(Some(props.log_group_names.clone()))
-            .set_query_definition_id(id.map(str::to_owned))
-            .send()
-            .await
-            .map_err(|e| ResourceError::aws(TYPE, "PutQueryDefinition", &props.name, &e))?;
-        out.query_definition_id.ok_or_else(|| {
-            ResourceError::refused(
-                TYPE,
-                format!("PutQueryDefinition for {} returned no id", props.name),
-            )
-        })
-    }
-}
-
-impl CustomResource for QueryDefinitions {
-    const RESOURCE_TYPE: &'static str = TYPE;
-    type Properties = QueryProps;
-
-    fn decode(props: &mut Props) -> Result<QueryProps, PropertyError> {
-        decode(props)
-    }
-
-    async fn create(
-        &self,
-        request: &Request,
-        props: &QueryProps,
-    ) -> Result<Outcome, ResourceError> {
-        for (id, _, _) in self.named(&props.name).await? {
-            let claim = self
-                .ledger
-                .claim_of(request, Kind::QueryDefinition, &id)
-                .await?;
-            if matches!(claim, Claim::ThisRequest(_)) {
-                tracing::info!(id, "an earlier delivery of this request made it; using it");
-                self.put(Some(&id), props).await?;
-                return Ok(outcome(&id, props));
-            }
-        }
-        let id = self.put(None, props).await?;
-        let what = format!("QueryDefinitionId {id}");
-        self.ledger
-            .claim(
-                request,
-                props.environment,
-                Kind::QueryDefinition,
-                &id,
-                &what,
-            )
-            .await?;
-        Ok(outcome(&id, props))
-    }
-
-    /// Updated in place under the same id when the ledger gives it to this logical resource
-    /// (or it is unrecorded and exactly what the old properties wrote: made before the
-    /// ledger); a definition deleted outside CloudFormation is made again, with a new id.
-    async fn update(
-        &self,
-        request: &Request,
-        physical_id: &str,
-        old: Option<&QueryProps>,
-        new: &QueryProps,
-    ) -> Result<Outcome, ResourceError> {
-        let what = format!("QueryDefinitionId {physical_id}");
-        let kind = Kind::QueryDefinition;
-        if !self.ledger.is_ours(request, kind, physical_id).await? {
-            let live = self
-                .by_id(old.map_or(&new.name, |o| &o.name), physical_id)
-                .await?;
-            let Some(live) = live else {
-                tracing::warn!(
-                    physical_id,
-                    "deleted outside CloudFormation; creating it again"
-                );
-                return self.create(request, new).await;
-            };
-            let made_before_ledger =
-                old.is_some_and(|o| live.0 == o.query && live.1 == o.log_group_names);
-            self.ledger
-                .hold_existing(
-                    request,
-                    new.environment,
-                    kind,
-                    physical_id,
-                    &what,
-                    made_before_ledger,
-                )
-                .await?;
-        }
-        match self.put(Some(physical_id), new).await {
-            Ok(id) => Ok(outcome(&id, new)),
-            Err(ResourceError::Aws { detail, .. })
-                if detail.starts_with("ResourceNotFoundException") =>
-            {
-                tracing::warn!(
-                    physical_id,
-                    "deleted outside CloudFormation; creating it again"
-                );
-                self.ledger
-                    .release(request, Kind::QueryDefinition, physical_id)
-                    .await?;
-                self.create(request, new).await
-            }
-            Err(err) => Err(err),
-        }
-    }
-
-    /// Only a definition the ledger gives to this logical resource; any other is left.
-    async fn delete(
-        &self,
-        request: &Request,
-        physical_id: &str,
-        _props: &QueryProps,
-    ) -> Result<(), ResourceError> {
-        let claim = self
-            .ledger
-            .claim_of(request, Kind::QueryDefinition, physical_id)
-            .await?;
-        if !claim.is_ours() {
-            claim.log_left_alone(TYPE, physical_id);
-            return Ok(());
-        }
-        let deleted = shared::error::deleted(
-            self.logs
-                .delete_query_definition()
-                .query_definition_id(physical_id)
-                .send()
-                .await,
-            |e| {
-                e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception())
-            },
-            TYPE,
-            "DeleteQueryDefinition",
-            physical_id,
+/// What bringing the definition to `desired` takes.
+pub fn plan(live: Option<&LiveQuery>, desired: &QueryProps) -> Plan<Step> {
+    let mut plan = Plan::new();
+    let Some(live) = live else {
+        plan.compare(
+            "QueryDefinitionId",
+            shown(None),
+            "a new definition",
+            Step::Create,
         );
-        deleted?;
-        self.ledger
-            .release(request, Kind::QueryDefinition, physical_id)
-            .await
+        return plan;
+    };
+    plan.compare("Name", &live.name, &desired.name, Step::Put);
+    plan.compare("QueryString", &live.query, &desired.query, Step::Put);
+    plan.compare(
+        "LogGroupNames",
+        live.log_group_names.join(", "),
+        desired.log_group_names.join(", "),
+        Step::Put,
+    );
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired() -> QueryProps {
+        QueryProps {
+            environment: Environment::Dev,
+            name: "orders/errors".to_owned(),
+            query: "fields @message | filter level = 'ERROR'".to_owned(),
+            log_group_names: vec!["/app/a".to_owned(), "/app/b".to_owned()],
+        }
+    }
+
+    fn live(props: &QueryProps) -> LiveQuery {
+        LiveQuery {
+            id: "q-1".to_owned(),
+            name: props.name.clone(),
+            query: props.query.clone(),
+            log_group_names: props.log_group_names.clone(),
+        }
+    }
+
+    #[test]
+    fn a_definition_in_step_plans_nothing() {
+        assert!(plan(Some(&live(&desired())), &desired()).is_empty());
+    }
+
+    #[test]
+    fn each_property_that_differs_is_put_under_the_same_id() {
+        let mut edited = live(&desired());
+        edited.query = "fields @message".to_owned();
+        edited.log_group_names.pop();
+        let plan = plan(Some(&edited), &desired());
+        assert_eq!(plan.properties(), ["QueryString", "LogGroupNames"]);
+        assert!(plan.needs(&Step::Put) && !plan.needs(&Step::Create));
+        assert_eq!(plan.changes[1].live, "/app/a");
+        assert_eq!(plan.changes[1].desired, "/app/a, /app/b");
+    }
+
+    #[test]
+    fn a_definition_gone_is_made_again() {
+        let plan = plan(None, &desired());
+        assert_eq!(plan.properties(), ["QueryDefinitionId"]);
+        assert!(plan.needs(&Step::Create));
     }
 }

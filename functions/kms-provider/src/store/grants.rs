@@ -1,7 +1,7 @@
 //! The grant calls of [`KeyStore`]: list a key's grants, create one from its spec.
 
+use super::KeyStore;
 use crate::grants::{Constraint, GrantSpec, LiveGrant};
-use crate::store::KeyStore;
 use aws_sdk_kms::types::{GrantConstraints, GrantOperation};
 use shared::ResourceError;
 
@@ -89,5 +89,16 @@ impl KeyStore {
             .await
             .map(|_| ())
             .map_err(|e| self.err("CreateGrant", &format!("{key_id} grant {}", grant.name), &e))
+    }
+
+    pub async fn revoke_grant(&self, key_id: &str, grant_id: &str) -> Result<(), ResourceError> {
+        self.kms
+            .revoke_grant()
+            .key_id(key_id)
+            .grant_id(grant_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.err("RevokeGrant", &format!("{key_id} grant {grant_id}"), &e))
     }
 }

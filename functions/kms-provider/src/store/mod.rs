@@ -1,5 +1,12 @@
 //! The KMS calls both resource types make, each turned into a `ResourceError` that names the
-//! resource type, the operation and the key.
+//! resource type, the operation and the key. The client is private: every call is here, in
+//! `keys.rs` (reading a key whole, and the writes a plan's steps make) or in `grants.rs`.
+
+mod grants;
+mod keys;
+
+use keys::target;
+pub use keys::{NewKey, replica_arns};
 
 use aws_config::SdkConfig;
 use aws_sdk_kms::Client;
@@ -16,7 +23,7 @@ const TAG_SCAN_CONCURRENCY: usize = 8;
 
 #[derive(Clone)]
 pub struct KeyStore {
-    pub kms: Client,
+    kms: Client,
     config: SdkConfig,
     pub resource_type: &'static str,
     sts: aws_sdk_sts::Client,
@@ -94,12 +101,17 @@ impl KeyStore {
         Ok(())
     }
 
-    /// A client for a replica's Region; same credentials and endpoint.
-    pub fn in_region(&self, region: &str) -> Client {
-        let config = aws_sdk_kms::config::Builder::from(&self.config)
-            .region(Region::new(region.to_owned()))
-            .build();
-        Client::from_conf(config)
+    /// The primary's client, or one for a replica's Region (same credentials and endpoint).
+    fn client(&self, region: Option<&str>) -> Client {
+        match region {
+            None => self.kms.clone(),
+            Some(region) => {
+                let config = aws_sdk_kms::config::Builder::from(&self.config)
+                    .region(Region::new(region.to_owned()))
+                    .build();
+                Client::from_conf(config)
+            }
+        }
     }
 
     /// The key, or `None` when KMS does not know it. `key` may be an id or `alias/..`.
@@ -251,15 +263,9 @@ impl KeyStore {
             {
                 Ok(())
             }
-            AliasHolder::ThisRequest(_) | AliasHolder::SameResource(_) => self
-                .kms
-                .update_alias()
-                .alias_name(alias)
-                .target_key_id(key_id)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| self.err("UpdateAlias", alias, &e)),
+            AliasHolder::ThisRequest(_) | AliasHolder::SameResource(_) => {
+                self.move_alias(alias, key_id).await
+            }
             AliasHolder::Other { key_id: other, why } => Err(self.alias_taken(alias, other, why)),
         }
     }
@@ -274,12 +280,13 @@ impl KeyStore {
     /// site of ScheduleKeyDeletion (checked by tests/lint): a window under 7 days is refused.
     pub async fn schedule_deletion(
         &self,
-        client: &Client,
         key_id: &str,
+        region: Option<&str>,
         window_days: i32,
     ) -> Result<(), ResourceError> {
         let window_days = checked_window(window_days).map_err(|message| self.refused(message))?;
-        match client
+        match self
+            .client(region)
             .schedule_key_deletion()
             .key_id(key_id)
             .pending_window_in_days(window_days)
@@ -295,7 +302,7 @@ impl KeyStore {
                 tracing::info!(key_id, "already gone or pending deletion");
                 Ok(())
             }
-            Err(err) => Err(self.err("ScheduleKeyDeletion", key_id, &err)),
+            Err(err) => Err(self.err("ScheduleKeyDeletion", &target(key_id, region), &err)),
         }
     }
 
