@@ -295,7 +295,7 @@ fn the_largest_key_the_decoder_accepts_answers_within_the_response_limit() {
         "Aliases": aliases, "ReplicaRegions": regions}))
     .expect("the largest accepted");
     let key_id = format!("mrk-{}", "f".repeat(32));
-    let outcome = crate::key_outcome(&crate::lifecycle::KeyOutcome {
+    let outcome = crate::keys::key_outcome(&crate::lifecycle::KeyOutcome {
         arn: format!("arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/{key_id}"),
         key_id: key_id.clone(),
         aliases: props.aliases.clone(),

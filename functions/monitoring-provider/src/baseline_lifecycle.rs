@@ -6,7 +6,8 @@
 //! elsewhere (dashboards are global to the account).
 //!
 //! A little over 400 lines on purpose: Create, Update and Delete of the baseline read as one
-//! story over the same records; the plan itself is in baseline.rs.
+//! story over the same records; the desired set is in baseline.rs, the Update plan in
+//! baseline_plan.rs.
 
 use crate::baseline::{
     self, ATTRIBUTES, BaselineProps, Desired, TAG_BASELINE, TYPE, alarm_tags_for, composite_props,
