@@ -104,12 +104,8 @@ impl KeyStore {
         region: &str,
         arn: String,
     ) -> Result<Option<LiveReplica>, ResourceError> {
-        let found = self
-            .client(Some(region))
-            .describe_key()
-            .key_id(key_id)
-            .send()
-            .await;
+        let client = self.client(Some(region));
+        let found = client.describe_key().key_id(key_id).send().await;
         let metadata = match found {
             Ok(out) => out.key_metadata,
             Err(e)
@@ -137,8 +133,8 @@ impl KeyStore {
         key_id: &str,
         region: Option<&str>,
     ) -> Result<Option<Value>, ResourceError> {
-        let out = self
-            .client(region)
+        let client = self.client(region);
+        let out = client
             .get_key_policy()
             .key_id(key_id)
             .policy_name("default")
@@ -226,7 +222,8 @@ impl KeyStore {
         region: Option<&str>,
         description: &str,
     ) -> Result<(), ResourceError> {
-        self.client(region)
+        let client = self.client(region);
+        client
             .update_key_description()
             .key_id(key_id)
             .description(description)
@@ -242,7 +239,8 @@ impl KeyStore {
         region: Option<&str>,
         policy: &Value,
     ) -> Result<(), ResourceError> {
-        self.client(region)
+        let client = self.client(region);
+        client
             .put_key_policy()
             .key_id(key_id)
             .policy_name("default")

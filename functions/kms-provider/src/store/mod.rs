@@ -285,8 +285,8 @@ impl KeyStore {
         window_days: i32,
     ) -> Result<(), ResourceError> {
         let window_days = checked_window(window_days).map_err(|message| self.refused(message))?;
-        match self
-            .client(region)
+        let client = self.client(region);
+        match client
             .schedule_key_deletion()
             .key_id(key_id)
             .pending_window_in_days(window_days)
