@@ -32,7 +32,7 @@ DEMO := $(VENV)/bin/python tests/demo/demo.py --binaries $(TARGET_DIR)/debug
 export STACKHAND_PYTHON := $(CURDIR)/$(VENV)/bin/python
 
 
-.PHONY: help venv build build-debug build-release build-local fmt-check clippy test test-rust test-emulator test-engine test-demo test-arm64 test-reliability bench bench-smoke lint demo local sam-build clean
+.PHONY: help venv build build-debug build-release build-local fmt-check clippy test test-rust test-emulator test-engine test-demo test-arm64 test-reliability bench bench-smoke lint demo cost local sam-build clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -112,7 +112,7 @@ lint: venv $(CHECKOV_STAMP) $(SAM_STAMP) ## sam validate --lint, cfn-lint (serve
 test-demo: venv build-debug ## The demo's journey in dev and prod, checked by its summary
 	@for env in dev prod; do \
 	  $(DEMO) --env $$env > $(TARGET_DIR)/demo-$$env.log 2>&1 || { cat $(TARGET_DIR)/demo-$$env.log; exit 1; }; \
-	  grep -q '^10 steps: 10 passed, 0 failed' $(TARGET_DIR)/demo-$$env.log || { cat $(TARGET_DIR)/demo-$$env.log; exit 1; }; \
+	  grep -q '^11 steps: 11 passed, 0 failed' $(TARGET_DIR)/demo-$$env.log || { cat $(TARGET_DIR)/demo-$$env.log; exit 1; }; \
 	  echo "demo --env $$env: $$(tail -n 1 $(TARGET_DIR)/demo-$$env.log)"; \
 	done
 
@@ -149,6 +149,9 @@ test: fmt-check clippy test-emulator lint test-rust test-engine test-reliability
 
 demo: venv build-local ## The user's journey: template.yaml and the seed stacks through the local CloudFormation engine (ENV=dev|qa|uat|prod)
 	$(DEMO) --env $(ENV)
+
+cost: venv build-local ## The platform's fixed monthly cost per environment, layer by layer, beside the seed's figures
+	$(VENV)/bin/python tests/demo/cost.py --binaries $(TARGET_DIR)/debug
 
 PORT ?= 4566
 local: venv build-local ## The platform on this machine until Ctrl-C: emulator + engine + template.yaml (PORT=4566 ENV=dev)

@@ -6,6 +6,7 @@ pub mod alarm_tags;
 pub mod aws;
 mod catch_unwind;
 pub mod cfn;
+pub mod cost;
 pub mod error;
 pub mod function;
 pub mod key_policy;

@@ -19,6 +19,7 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "emulator"))
 
 import local_cloud  # noqa: E402
+import platform_cost  # noqa: E402
 
 ROOT = local_cloud.ROOT
 LAYERS = ("security", "monitoring", "compute")
@@ -79,6 +80,7 @@ class Demo:
         self.emulator = local_cloud.Emulator(binaries)
         self.account = self.emulator.account("000000000000")
         self.platform = f"stackhand-{env}"
+        self.outputs: dict[str, dict[str, str]] = {}
         self.vpc, self.subnets = local_cloud.network(self.account)
         print(f"  emulator + CloudFormation engine at {self.emulator.endpoint}; function logs in {self.emulator.logs}")
 
@@ -86,7 +88,20 @@ class Demo:
         return local_cloud.seed_parameters(env, self.platform, self.vpc, self.subnets)
 
     def deploy(self, stack: str, template: Path | str, params: dict[str, str], want: str) -> tuple[bool, str]:
-        return deployed(self.account.deploy(stack, template, params, on_event=print_event), want)
+        result = self.account.deploy(stack, template, params, on_event=print_event)
+        self.outputs[stack] = result.outputs
+        return deployed(result, want)
+
+    def cost(self) -> tuple[bool, str]:
+        """The fixed monthly cost, layer by layer, from the providers' EstimatedMonthlyCostUsd."""
+        layers = [platform_cost.from_resources("platform", self.account.cloudformation, self.platform)]
+        layers += [platform_cost.from_outputs(layer, self.outputs.get(layer, {})) for layer in LAYERS]
+        total = sum(layer.usd for layer in layers)
+        shown = " + ".join(f"{layer.layer} {layer.usd:.2f}" for layer in layers)
+        seed = platform_cost.SEED_FIGURES[self.env]
+        print(f"  {platform_cost.label()}; usage (requests, tasks, logs, deliveries) comes on top: make cost lists it")
+        priced = all(layer.items for layer in layers[:2])
+        return priced, f"{shown} = {total:.2f} USD a month fixed (the seed says {seed} with usage)"
 
     def invoke(self, function: str, payload: dict[str, Any]) -> dict[str, Any]:
         answer = self.account.client("lambda").invoke(FunctionName=f"{self.platform}-{function}", Payload=json.dumps(payload))
@@ -228,6 +243,7 @@ def main(argv: list[str]) -> int:
         report.step(f"Deploy template.yaml as {demo.platform}", lambda: demo.deploy(demo.platform, ROOT / "template.yaml", {"Environment": args.env}, "CREATE_COMPLETE"))
         for layer in LAYERS:
             report.step(f"Deploy stacks/{layer}.yaml", lambda layer=layer: demo.deploy(layer, ROOT / f"stacks/{layer}.yaml", demo.params(args.env)[layer], "CREATE_COMPLETE"))
+        report.step("What this environment costs every month, layer by layer", demo.cost)
         report.step("A team's stack with a bad property (EvaluationPeriods: 0)", demo.bad_stack)
         report.step("An alarm goes off; alarm-router routes it to SNS", demo.alarm)
         report.step("key-rotator (dry run, then for real) and key-auditor", demo.keys)

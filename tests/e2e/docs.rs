@@ -109,6 +109,7 @@ fn kms_key_set_docs_match_the_decoder() {
         })
         .collect();
     attributes.push("KeyCount".to_owned());
+    attributes.push("EstimatedMonthlyCostUsd".to_owned());
     let attributes: Vec<&str> = attributes.iter().map(String::as_str).collect();
     check::<KmsKeySets>(json!({"Environment": "dev", "Prefix": "p"}), &attributes);
 }

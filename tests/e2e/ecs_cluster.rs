@@ -75,6 +75,11 @@ async fn dev_lifecycle_create_update_replace_delete() {
     );
     assert_eq!(put.data("ServiceConnectNamespaceArn"), "");
     assert_eq!(put.data("ExecuteCommandEnabled"), "true");
+    assert_eq!(
+        put.data("EstimatedMonthlyCostUsd"),
+        "0.00",
+        "a cluster has no monthly charge"
+    );
     let live = cluster(&ecs, "apps").await.expect("created");
     assert_eq!(setting(&live), Some("enabled"));
     assert_eq!(live.capacity_providers(), ["FARGATE", "FARGATE_SPOT"]);

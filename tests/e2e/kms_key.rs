@@ -400,6 +400,8 @@ async fn a_multi_region_key_gets_its_replicas_and_loses_removed_ones() {
         put.data("ReplicaArns"),
         format!("arn:aws:kms:eu-west-1:{}:key/{key_id}", fx.account.id)
     );
+    // The primary and its replica are each a billed key.
+    assert_eq!(put.data("EstimatedMonthlyCostUsd"), "2.00");
     let eu = KmsView {
         kms: common_region_client(&fx, "eu-west-1"),
     };

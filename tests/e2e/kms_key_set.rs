@@ -24,6 +24,7 @@ async fn dev_to_qa_adds_the_data_key_and_back_to_dev_schedules_it() {
     assert_eq!(put.status(), "SUCCESS", "{}", put.reason());
     assert_eq!(put.physical_id(), "keyset/acme");
     assert_eq!(put.data("KeyCount"), "1");
+    assert_eq!(put.data("EstimatedMonthlyCostUsd"), "1.00");
     let main = put.data("MainKeyId").to_owned();
     assert_eq!(
         put.data("MainKeyArn"),
@@ -48,6 +49,7 @@ async fn dev_to_qa_adds_the_data_key_and_back_to_dev_schedules_it() {
     assert_eq!(put.status(), "SUCCESS", "{}", put.reason());
     assert_eq!(put.physical_id(), "keyset/acme");
     assert_eq!(put.data("KeyCount"), "2");
+    assert_eq!(put.data("EstimatedMonthlyCostUsd"), "2.00");
     assert_eq!(put.data("MainKeyId"), main, "main is kept");
     let data = put.data("DataKeyId").to_owned();
     assert_eq!(kms.aliases(&data).await, ["alias/acme-data"]);

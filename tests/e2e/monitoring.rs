@@ -32,6 +32,59 @@ async fn alarm_tags(fx: &Fixture, arn: &str) -> std::collections::HashMap<String
         .collect()
 }
 
+/// What CloudWatch bills monthly for the alarms under `prefix` (but `except`) and every
+/// dashboard, counted from what it describes, at the published prices: the estimate a baseline
+/// returns must be what it actually made.
+async fn billed_live(fx: &Fixture, prefix: &str, except: &str) -> String {
+    use shared::cost::{Billed, Prices};
+    let alarms = cw(fx)
+        .describe_alarms()
+        .alarm_name_prefix(prefix)
+        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm)
+        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::CompositeAlarm)
+        .send()
+        .await
+        .expect("alarms");
+    let mut billed = Billed::NONE;
+    for alarm in alarms.metric_alarms() {
+        if alarm.alarm_name() == Some(except) {
+            continue;
+        }
+        let (metrics, periods): (u32, Vec<i32>) = match alarm.metrics() {
+            [] => (1, vec![alarm.period().unwrap_or(60)]),
+            queries => {
+                let stats: Vec<i32> = queries
+                    .iter()
+                    .filter_map(|q| q.metric_stat().and_then(|m| m.period()))
+                    .collect();
+                // An anomaly band's bounds count as two alarm metrics.
+                let bands = queries
+                    .iter()
+                    .filter(|q| {
+                        q.expression()
+                            .is_some_and(|e| e.contains("ANOMALY_DETECTION_BAND"))
+                    })
+                    .count() as u32;
+                (stats.len() as u32 + 2 * bands, stats)
+            }
+        };
+        if periods.iter().any(|p| *p < 60) {
+            billed.high_resolution_alarm_metrics += metrics;
+        } else {
+            billed.alarm_metrics += metrics;
+        }
+    }
+    billed.composite_alarms = alarms.composite_alarms().len() as u32;
+    billed.dashboards = cw(fx)
+        .list_dashboards()
+        .send()
+        .await
+        .expect("dashboards")
+        .dashboard_entries()
+        .len() as u32;
+    billed.attribute(&Prices::published())
+}
+
 fn cpu_alarm(name: &str, threshold: u32) -> Value {
     json!({"Environment": "dev", "AlarmName": name, "Namespace": "AWS/ECS", "MetricName": "CPUUtilization",
         "Dimensions": {"ClusterName": "orders"}, "Statistic": "Average", "Period": "300", "EvaluationPeriods": 3, "DatapointsToAlarm": 2,
@@ -139,6 +192,8 @@ async fn an_anomaly_band_alarm_gets_its_detector_and_loses_it_on_delete() {
         )
         .await;
     assert_eq!(put.status(), "SUCCESS", "{}", put.reason());
+    // CloudWatch bills an anomaly alarm as three alarm metrics: the metric and its two bounds.
+    assert_eq!(put.data("EstimatedMonthlyCostUsd"), "0.30");
     let live = cw(&fx)
         .describe_alarms()
         .alarm_names("requests-anomaly")
@@ -673,6 +728,11 @@ async fn the_baseline_is_sized_for_each_environment_moves_between_them_and_delet
             .dashboard_entries()
             .len();
         assert_eq!(boards, dashboards, "{env}");
+        assert_eq!(
+            put.data("EstimatedMonthlyCostUsd"),
+            billed_live(&fx, "orders-", "orders-handmade").await,
+            "{env}: the estimate is what CloudWatch bills for what the baseline made"
+        );
         previous = props(env);
     }
     for _ in 0..2 {

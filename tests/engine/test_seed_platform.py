@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import support  # noqa: I001  (puts tests/emulator on the path)
 from support import STACKS, local_cloud
+import platform_cost  # noqa: E402
 
 LAYERS = ("security", "monitoring", "compute")
 KEYS = {"dev": {"main"}, "qa": {"main", "data"}, "uat": {"main", "rds", "s3", "ebs"}, "prod": {"main", "rds", "s3", "ebs"}}
@@ -80,6 +81,23 @@ class SeedPlatform(support.PlatformCase):
         insights = {s["name"]: s["value"] for s in cluster.get("settings", [])}
         self.assertEqual(insights.get("containerInsights"), "enabled")
 
+    def check_cost(self, account: local_cloud.Account, env: str, results: dict[str, local_cloud.StackResult], platform_stack: str) -> None:
+        """Each layer's estimate is what AWS bills monthly for what the layer actually made."""
+        price = platform_cost.PRICES["usd_per_month"]
+        security = platform_cost.from_outputs("security", results["security"].outputs)
+        self.assertAlmostEqual(security.usd, len(KEYS[env]) * price["kms-key"], msg=f"{env} keys")
+        cw = account.client("cloudwatch")
+        alarms = cw.describe_alarms(AlarmNamePrefix="platform-", AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        metrics = sum(3 if a.get("ThresholdMetricId") else 1 for a in alarms["MetricAlarms"])
+        dashboards = len(cw.list_dashboards(DashboardNamePrefix="platform-")["DashboardEntries"])
+        billed = metrics * price["alarm-metric"] + len(alarms["CompositeAlarms"]) * price["composite-alarm"] + dashboards * price["dashboard"]
+        monitoring = platform_cost.from_outputs("monitoring", results["monitoring"].outputs)
+        self.assertAlmostEqual(monitoring.usd, round(billed, 2), msg=f"{env} monitoring: {monitoring.items}")
+        self.assertEqual(platform_cost.from_outputs("compute", results["compute"].outputs).items, [("Cluster", 0.0)])
+        platform = platform_cost.from_resources("platform", account.cloudformation, platform_stack)
+        self.assertEqual(sorted(name for name, _ in platform.items), ["KeyAuditDashboard", "PlatformKey"])
+        self.assertAlmostEqual(platform.usd, price["kms-key"] + price["dashboard"])
+
     def check_teardown(self, account: local_cloud.Account, env: str) -> None:
         """After the Deletes: only what the profile keeps on purpose (uat/prod keys and logs)."""
         kms, logs, cw, ecs = (account.client(s) for s in ("kms", "logs", "cloudwatch", "ecs"))
@@ -107,6 +125,7 @@ class SeedPlatform(support.PlatformCase):
         self.assertIn("ClusterName", results["compute"].outputs)
         self.assertIn("Summary", results["monitoring"].outputs)
         self.check_matrix(account, env)
+        self.check_cost(account, env, results, platform_stack)
         for layer in reversed(LAYERS):
             self.assertStatus(account.delete(layer), "DELETE_COMPLETE")
         self.check_teardown(account, env)

@@ -10,11 +10,12 @@ use std::collections::BTreeMap;
 pub const TYPE: &str = "Custom::EcsCluster";
 
 /// The attributes every successful Create and Update returns (`Fn::GetAtt`).
-pub const ATTRIBUTES: [&str; 4] = [
+pub const ATTRIBUTES: [&str; 5] = [
     "ClusterArn",
     "ClusterName",
     "ServiceConnectNamespaceArn",
     "ExecuteCommandEnabled",
+    shared::cost::ATTRIBUTE,
 ];
 
 pub const CONTAINER_INSIGHTS: [&str; 3] = ["disabled", "enabled", "enhanced"];

@@ -113,12 +113,17 @@ fn namespace_request(
 }
 
 fn outcome(props: &ClusterProps, live: &LiveCluster) -> Outcome {
-    let [arn, name, namespace, exec] = ATTRIBUTES;
+    let [arn, name, namespace, exec, cost] = ATTRIBUTES;
+    // A cluster has no monthly charge: its tasks and Container Insights are usage.
     Outcome::new(&props.cluster_name)
         .with(arn, &live.arn)
         .with(name, &props.cluster_name)
         .with(namespace, live.namespace.as_deref().unwrap_or_default())
         .with(exec, props.execute_command.to_string())
+        .with(
+            cost,
+            shared::cost::Billed::NONE.attribute(shared::cost::Prices::from_env()),
+        )
 }
 
 /// What DescribeClusters (or CreateCluster, UpdateCluster) says, in the plan's terms.

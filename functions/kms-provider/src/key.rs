@@ -11,12 +11,13 @@ use shared::{Environment, Problem, PropertyError, Props, Tag};
 pub const TYPE: &str = "Custom::KmsKey";
 
 /// The attributes every successful Create and Update returns (`Fn::GetAtt`).
-pub const ATTRIBUTES: [&str; 5] = [
+pub const ATTRIBUTES: [&str; 6] = [
     "KeyId",
     "Arn",
     "AliasNames",
     "RotationEnabled",
     "ReplicaArns",
+    shared::cost::ATTRIBUTE,
 ];
 
 pub const ROTATION_PERIOD_DAYS: (i64, i64) = (
@@ -56,6 +57,14 @@ impl KeyProps {
     pub fn replacement_differs(&self, other: &KeyProps) -> bool {
         (self.key_spec, self.key_usage, self.multi_region)
             != (other.key_spec, other.key_usage, other.multi_region)
+    }
+
+    /// What the key makes that is billed monthly: the key and each replica.
+    pub fn billed(&self) -> shared::cost::Billed {
+        shared::cost::Billed {
+            kms_keys: 1 + self.replica_regions.len() as u32,
+            ..Default::default()
+        }
     }
 
     /// The tags stackhand derives from properties, beside the user's own.

@@ -36,6 +36,14 @@ impl KeySetProps {
         self.environment.profile().key_set
     }
 
+    /// Each of the environment's keys is billed monthly.
+    pub fn billed(&self) -> shared::cost::Billed {
+        shared::cost::Billed {
+            kms_keys: self.key_names().len() as u32,
+            ..Default::default()
+        }
+    }
+
     pub fn alias(&self, name: &str) -> String {
         format!("alias/{}-{name}", self.prefix)
     }

@@ -13,7 +13,12 @@ pub struct KmsKeySets {
 }
 
 fn set_outcome(set: &KeySetProps, keys: &[(&str, KeyOutcome)]) -> Outcome {
-    let mut outcome = Outcome::new(set.physical_id()).with("KeyCount", keys.len().to_string());
+    let mut outcome = Outcome::new(set.physical_id())
+        .with("KeyCount", keys.len().to_string())
+        .with(
+            shared::cost::ATTRIBUTE,
+            set.billed().attribute(shared::cost::Prices::from_env()),
+        );
     for (name, key) in keys {
         let stem = key_set::attribute_stem(name);
         outcome = outcome

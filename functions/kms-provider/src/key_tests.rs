@@ -295,16 +295,19 @@ fn the_largest_key_the_decoder_accepts_answers_within_the_response_limit() {
         "Aliases": aliases, "ReplicaRegions": regions}))
     .expect("the largest accepted");
     let key_id = format!("mrk-{}", "f".repeat(32));
-    let outcome = crate::keys::key_outcome(&crate::lifecycle::KeyOutcome {
-        arn: format!("arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/{key_id}"),
-        key_id: key_id.clone(),
-        aliases: props.aliases.clone(),
-        rotation_enabled: true,
-        replica_arns: regions
-            .iter()
-            .map(|r| format!("arn:aws-us-gov:kms:{r}:123456789012:key/{key_id}"))
-            .collect(),
-    });
+    let outcome = crate::keys::key_outcome(
+        &crate::lifecycle::KeyOutcome {
+            arn: format!("arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/{key_id}"),
+            key_id: key_id.clone(),
+            aliases: props.aliases.clone(),
+            rotation_enabled: true,
+            replica_arns: regions
+                .iter()
+                .map(|r| format!("arn:aws-us-gov:kms:{r}:123456789012:key/{key_id}"))
+                .collect(),
+        },
+        &props,
+    );
     let long = "x".repeat(255);
     let body = ResponseBody {
         status: Status::Success,

@@ -8,6 +8,7 @@ use crate::lifecycle::{self, KeyOutcome};
 use crate::store::KeyStore;
 use crate::{apply, retire};
 use shared::cfn::{Claim, CustomResource, Outcome, Request};
+use shared::cost::Prices;
 use shared::{PropertyError, Props, ResourceError};
 
 pub struct KmsKeys {
@@ -28,14 +29,15 @@ pub fn is_key_id(text: &str) -> bool {
     }
 }
 
-pub(crate) fn key_outcome(key: &KeyOutcome) -> Outcome {
-    let [id, arn, aliases, rotation, replicas] = ATTRIBUTES;
+pub(crate) fn key_outcome(key: &KeyOutcome, props: &KeyProps) -> Outcome {
+    let [id, arn, aliases, rotation, replicas, cost] = ATTRIBUTES;
     Outcome::new(&key.key_id)
         .with(id, &key.key_id)
         .with(arn, &key.arn)
         .with(aliases, key.aliases.join(","))
         .with(rotation, key.rotation_enabled.to_string())
         .with(replicas, key.replica_arns.join(","))
+        .with(cost, props.billed().attribute(Prices::from_env()))
 }
 
 impl CustomResource for KmsKeys {
@@ -49,7 +51,7 @@ impl CustomResource for KmsKeys {
     async fn create(&self, request: &Request, props: &KeyProps) -> Result<Outcome, ResourceError> {
         lifecycle::create(&self.store, request, props, None)
             .await
-            .map(|k| key_outcome(&k))
+            .map(|k| key_outcome(&k, props))
     }
 
     /// A new KeySpec, KeyUsage or MultiRegion (judged on the live key) makes a new key; the
@@ -79,12 +81,12 @@ impl CustomResource for KmsKeys {
             let replaces = plan.changes.iter().all(|c| c.property != "KeyId");
             return lifecycle::create(&self.store, request, new, replaces.then_some(physical_id))
                 .await
-                .map(|k| key_outcome(&k));
+                .map(|k| key_outcome(&k, new));
         };
         self.store.check_account(&ctx.account).await?;
         apply::apply(&self.store, request, &live, &plan, new, &ctx)
             .await
-            .map(|k| key_outcome(&k))
+            .map(|k| key_outcome(&k, new))
     }
 
     async fn delete(

@@ -4,6 +4,7 @@
 
 pub use crate::alarm_decode::{decode, optional_number};
 pub use crate::alarm_metrics::dimensions;
+use shared::cost::Billed;
 use std::collections::BTreeMap;
 
 pub const COMPARISON_OPERATORS: [&str; 7] = [
@@ -82,6 +83,43 @@ pub struct AlarmSpec {
 }
 
 impl AlarmSpec {
+    /// The alarm metrics CloudWatch bills monthly: each metric it evaluates (high resolution
+    /// when its period is under a minute), an anomaly band counting two more (its bounds).
+    pub fn billed(&self) -> Billed {
+        let mut billed = Billed::NONE;
+        let mut count = |period: i32, metrics: u32| match period < 60 {
+            true => billed.high_resolution_alarm_metrics += metrics,
+            false => billed.alarm_metrics += metrics,
+        };
+        match &self.watched {
+            Watched::Single { period, .. } => {
+                count(
+                    *period,
+                    if self.anomaly_band_width.is_some() {
+                        3
+                    } else {
+                        1
+                    },
+                );
+            }
+            Watched::Math(queries) => {
+                for query in queries {
+                    if let Some((_, period, _)) = &query.metric {
+                        count(*period, 1);
+                    }
+                    let band = query
+                        .expression
+                        .as_deref()
+                        .is_some_and(|e| e.contains("ANOMALY_DETECTION_BAND"));
+                    if band {
+                        count(60, 2);
+                    }
+                }
+            }
+        }
+        billed
+    }
+
     /// The metric-math queries PutMetricAlarm gets: the list itself, or for an anomaly-band alarm
     /// the metric and its band.
     pub fn queries(&self) -> Option<Vec<Query>> {

@@ -11,7 +11,7 @@ use shared::{Environment, Problem, PropertyError, Props, Tag};
 use std::collections::BTreeMap;
 
 pub const TYPE: &str = "Custom::AlertTopic";
-pub const ATTRIBUTES: [&str; 2] = ["TopicArn", "TopicName"];
+pub const ATTRIBUTES: [&str; 3] = ["TopicArn", "TopicName", shared::cost::ATTRIBUTE];
 pub const SEVERITIES: [&str; 2] = ["standard", "critical"];
 pub const PROTOCOLS: [&str; 9] = [
     "email",

@@ -8,6 +8,7 @@ use aws_sdk_sns::types::Tag as SnsTag;
 use shared::cfn::{
     Claim, CustomResource, Outcome, Request, made_by_request, made_lately_by_logical_resource,
 };
+use shared::cost::{Billed, Prices};
 use shared::plan::Plan;
 use shared::{PropertyError, Props, ResourceError};
 use std::collections::BTreeMap;
@@ -24,10 +25,12 @@ where
 }
 
 fn outcome(arn: &str, props: &TopicProps) -> Outcome {
-    let [arn_attr, name] = ATTRIBUTES;
+    let [arn_attr, name, cost] = ATTRIBUTES;
+    // A topic has no monthly charge: publishes and deliveries are usage.
     Outcome::new(arn)
         .with(arn_attr, arn)
         .with(name, &props.topic_name)
+        .with(cost, Billed::NONE.attribute(Prices::from_env()))
 }
 
 fn topic_arn(request: &Request, name: &str) -> Option<String> {

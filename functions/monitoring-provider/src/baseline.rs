@@ -9,6 +9,7 @@ use crate::composite::CompositeProps;
 use crate::cw::alarm_tags;
 use crate::metric_filter::FilterProps;
 use serde_json::{Value, json};
+use shared::cost::Billed;
 use shared::profile::Environment;
 use shared::props::{LOG_GROUP_NAME_RULE, is_log_group_name, show};
 use shared::{Problem, PropertyError, Props, Tag};
@@ -18,11 +19,12 @@ pub const TYPE: &str = "Custom::AlarmBaseline";
 pub const PHYSICAL_ID_PREFIX: &str = "baseline/";
 /// Bounded by design: a prod baseline makes hundreds of alarms, whose names would overflow
 /// CloudFormation's 4,096-byte response, so their common prefix stands for them.
-pub const ATTRIBUTES: [&str; 4] = [
+pub const ATTRIBUTES: [&str; 5] = [
     "AlarmNamePrefix",
     "AlarmCount",
     "CompositeAlarmName",
     "DashboardNames",
+    shared::cost::ATTRIBUTE,
 ];
 /// Marks every alarm a baseline made: `<Prefix>`.
 pub const TAG_BASELINE: &str = "stackhand:baseline";
@@ -130,6 +132,18 @@ pub struct Desired {
 impl Desired {
     pub fn alarm_names(&self) -> Vec<String> {
         self.alarms.iter().map(|a| a.alarm_name.clone()).collect()
+    }
+
+    /// Every alarm, the composite and the dashboards, as billed monthly.
+    pub fn billed(&self) -> Billed {
+        let composites = Billed {
+            composite_alarms: u32::from(self.composite.is_some()),
+            dashboards: self.dashboards.len() as u32,
+            ..Billed::NONE
+        };
+        self.alarms
+            .iter()
+            .fold(composites, |sum, alarm| sum + alarm.billed())
     }
 }
 

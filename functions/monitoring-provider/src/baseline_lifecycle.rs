@@ -57,7 +57,7 @@ fn desired_for(request: &Request, props: &BaselineProps) -> Result<Desired, Reso
 }
 
 fn outcome(props: &BaselineProps, plan: &Desired) -> Outcome {
-    let [name_prefix, count, composite, dashboards] = ATTRIBUTES;
+    let [name_prefix, count, composite, dashboards, cost] = ATTRIBUTES;
     Outcome::new(props.physical_id())
         .with(name_prefix, format!("{}-", props.prefix))
         .with(count, plan.alarms.len().to_string())
@@ -75,6 +75,10 @@ fn outcome(props: &BaselineProps, plan: &Desired) -> Outcome {
                 .map(|(n, _)| n.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
+        )
+        .with(
+            cost,
+            plan.billed().attribute(shared::cost::Prices::from_env()),
         )
 }
 

@@ -7,13 +7,14 @@ use crate::cw::{Alarms, LiveAlarm, sdk_tags};
 use crate::metric_alarm::{alarm_tags, outcome};
 use serde_json::Value;
 use shared::cfn::{Created, NamedResource, Outcome, Request};
+use shared::cost::Billed;
 use shared::plan::Plan;
 use shared::props::show;
 use shared::{Environment, Problem, PropertyError, Props, ResourceError, Tag};
 use std::collections::BTreeMap;
 
 pub const TYPE: &str = "Custom::CompositeAlarm";
-pub const ATTRIBUTES: [&str; 2] = ["Arn", "AlarmName"];
+pub const ATTRIBUTES: [&str; 3] = ["Arn", "AlarmName", shared::cost::ATTRIBUTE];
 const MAX_RULE: usize = 10_240;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +70,12 @@ impl CompositeProps {
         ])
     }
 }
+
+/// A composite alarm is billed as one, whatever its rule names (its members are billed apart).
+pub const COMPOSITE_BILLED: Billed = Billed {
+    composite_alarms: 1,
+    ..Billed::NONE
+};
 
 /// The call that brings a live composite in step: PutCompositeAlarm replaces its definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -311,7 +318,7 @@ impl NamedResource for CompositeAlarms {
                 format!("PutCompositeAlarm for {} left no alarm", props.alarm_name),
             )
         })?;
-        Ok(Created::New(outcome(&live)))
+        Ok(Created::New(outcome(&live, COMPOSITE_BILLED)))
     }
 
     async fn reconcile(
@@ -343,7 +350,7 @@ impl NamedResource for CompositeAlarms {
                 new.runbook.as_deref(),
             )
             .await?;
-        Ok(outcome(live))
+        Ok(outcome(live, COMPOSITE_BILLED))
     }
 
     async fn delete(&self, name: &str, _props: &CompositeProps) -> Result<(), ResourceError> {

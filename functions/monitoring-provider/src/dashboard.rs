@@ -7,13 +7,27 @@ use crate::owners::{Kind, Ledger};
 use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
 use serde_json::Value;
 use shared::cfn::{Created, NamedResource, Outcome, Request};
+use shared::cost::{Billed, Prices};
 use shared::plan::Plan;
 use shared::props::show;
 use shared::{Environment, Problem, PropertyError, Props, ResourceError};
 use std::collections::BTreeMap;
 
 pub const TYPE: &str = "Custom::Dashboard";
-pub const ATTRIBUTES: [&str; 1] = ["DashboardArn"];
+pub const ATTRIBUTES: [&str; 2] = ["DashboardArn", shared::cost::ATTRIBUTE];
+
+/// Each dashboard is billed monthly.
+pub const DASHBOARD_BILLED: Billed = Billed {
+    dashboards: 1,
+    ..Billed::NONE
+};
+
+fn outcome(name: &str, arn: &str) -> Outcome {
+    let [arn_attr, cost] = ATTRIBUTES;
+    Outcome::new(name)
+        .with(arn_attr, arn)
+        .with(cost, DASHBOARD_BILLED.attribute(Prices::from_env()))
+}
 const MAX_WIDGETS: usize = 500;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -260,7 +274,7 @@ impl Dashboards {
                 format!("PutDashboard for {name} left no dashboard"),
             )
         })?;
-        Ok(Outcome::new(name).with(ATTRIBUTES[0], live.arn))
+        Ok(outcome(name, &live.arn))
     }
 }
 
@@ -340,7 +354,7 @@ impl NamedResource for Dashboards {
             tracing::info!(dashboard = %new.name, "updating the body");
             self.put(&new.name, &new.body).await?;
         }
-        Ok(Outcome::new(&new.name).with(ATTRIBUTES[0], &live.arn))
+        Ok(outcome(&new.name, &live.arn))
     }
 
     async fn delete(&self, name: &str, _props: &DashboardProps) -> Result<(), ResourceError> {

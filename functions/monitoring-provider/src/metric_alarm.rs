@@ -4,12 +4,13 @@
 use crate::alarm_spec::{self, AlarmSpec};
 use crate::cw::{Alarms, LiveAlarm};
 use shared::cfn::{Created, NamedResource, Outcome, Request};
+use shared::cost::{Billed, Prices};
 use shared::plan::Plan;
 use shared::{Environment, PropertyError, Props, ResourceError, Tag};
 use std::collections::BTreeMap;
 
 pub const TYPE: &str = "Custom::MetricAlarm";
-pub const ATTRIBUTES: [&str; 2] = ["Arn", "AlarmName"];
+pub const ATTRIBUTES: [&str; 3] = ["Arn", "AlarmName", shared::cost::ATTRIBUTE];
 pub use crate::cw::alarm_tags;
 pub use shared::alarm_tags::{TAG_RUNBOOK, TAG_SEVERITY};
 
@@ -49,11 +50,13 @@ pub fn plan(live: &LiveAlarm, desired: &AlarmSpec) -> Plan<Step> {
     plan
 }
 
-pub fn outcome(live: &LiveAlarm) -> Outcome {
-    let [arn, name] = ATTRIBUTES;
+/// The alarm's attributes; `billed` is what its definition makes billed monthly.
+pub fn outcome(live: &LiveAlarm, billed: Billed) -> Outcome {
+    let [arn, name, cost] = ATTRIBUTES;
     Outcome::new(&live.name)
         .with(arn, &live.arn)
         .with(name, &live.name)
+        .with(cost, billed.attribute(Prices::from_env()))
 }
 
 pub struct MetricAlarms {
@@ -116,7 +119,7 @@ impl NamedResource for MetricAlarms {
                     format!("PutMetricAlarm for {} left no alarm", props.spec.alarm_name),
                 )
             })?;
-        Ok(Created::New(outcome(&live)))
+        Ok(Created::New(outcome(&live, props.spec.billed())))
     }
 
     async fn reconcile(
@@ -152,7 +155,7 @@ impl NamedResource for MetricAlarms {
         {
             self.alarms.delete_unused_detector(&old.spec).await?;
         }
-        Ok(outcome(live))
+        Ok(outcome(live, new.spec.billed()))
     }
 
     async fn delete(&self, name: &str, props: &MetricAlarmProps) -> Result<(), ResourceError> {

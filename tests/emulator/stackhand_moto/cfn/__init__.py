@@ -144,6 +144,28 @@ def _getitem(self: ResourceMap, key: str) -> Any:
     return _original_getitem(self, key)
 
 
+_original_iter = ResourceMap.__iter__
+_original_len = ResourceMap.__len__
+
+
+def _made(self: ResourceMap) -> list[str]:
+    """The resources the engine made: a resource whose Condition is false, or not made yet,
+    is not listed (DescribeStackResources, ListStackResources)."""
+    return [key for key in self._resource_json_map if key in self._parsed_resources]
+
+
+def _iter(self: ResourceMap) -> Any:
+    if getattr(self, "engine_managed", False):
+        return iter(_made(self))
+    return _original_iter(self)
+
+
+def _len(self: ResourceMap) -> int:
+    if getattr(self, "engine_managed", False):
+        return len(_made(self))
+    return _original_len(self)
+
+
 def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
     """Lambda's Invoke API (and EventBridge targets) run a local function when the engine has it."""
     function = functions.find(self.function_arn, self.account_id, self.region)
@@ -192,6 +214,8 @@ def install(endpoint: str | None = None) -> None:
     CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
     CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
     ResourceMap.__getitem__ = _getitem  # type: ignore[method-assign]
+    ResourceMap.__iter__ = _iter  # type: ignore[method-assign]
+    ResourceMap.__len__ = _len  # type: ignore[method-assign]
     parsing.clean_json = _clean_json
     ResourceMap.load_parameters = _load_parameters  # type: ignore[method-assign]
     original_outputs = Stack.outputs
