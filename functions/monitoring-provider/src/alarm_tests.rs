@@ -290,6 +290,50 @@ mod plans {
     }
 
     #[test]
+    fn tags_edited_or_dropped_are_planned_and_hand_made_ones_stay() {
+        use crate::metric_alarm::plan_with_tags;
+        use std::collections::BTreeMap;
+        let props = |extra: Value| decode_properties::<Alarm>(&alarm(extra)).expect("valid");
+        let old = props(
+            json!({"Severity": "critical", "Runbook": "https://runbooks.example.com/cpu",
+            "Tags": [{"Key": "team", "Value": "orders"}]}),
+        );
+        let live_tags = BTreeMap::from([
+            ("severity".to_owned(), "info".to_owned()),
+            (
+                "runbook".to_owned(),
+                "https://runbooks.example.com/cpu".to_owned(),
+            ),
+            ("team".to_owned(), "orders".to_owned()),
+            ("by-hand".to_owned(), "x".to_owned()),
+            ("stackhand:stack-id".to_owned(), "arn".to_owned()),
+        ]);
+        let live = in_step(&old.spec);
+        let plan = plan_with_tags(&live, &live_tags, Some(&old), &old);
+        assert_eq!(
+            plan.changes.iter().map(|c| &c.step).collect::<Vec<_>>(),
+            [&Step::Retag(
+                vec![],
+                vec![("severity".to_owned(), "critical".to_owned())]
+            )]
+        );
+        assert_eq!(plan.changes[0].live, "severity=info");
+
+        // Runbook and team gone from the properties: both removed, by-hand stays.
+        let new = props(json!({"Severity": "critical"}));
+        let mut in_step_tags = live_tags.clone();
+        in_step_tags.insert("severity".to_owned(), "critical".to_owned());
+        let plan = plan_with_tags(&live, &in_step_tags, Some(&old), &new);
+        assert_eq!(
+            plan.changes.iter().map(|c| &c.step).collect::<Vec<_>>(),
+            [&Step::Retag(
+                vec!["runbook".to_owned(), "team".to_owned()],
+                vec![]
+            )]
+        );
+    }
+
+    #[test]
     fn defaults_aws_fills_in_are_not_drift() {
         // Without DatapointsToAlarm and TreatMissingData, CloudWatch reports the defaults.
         let desired = spec(json!({}));

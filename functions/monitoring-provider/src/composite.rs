@@ -3,7 +3,7 @@
 
 use crate::alarm_spec::arns_text;
 use crate::alarm_spec::{SEVERITIES, is_alarm_name};
-use crate::cw::{Alarms, LiveAlarm, sdk_tags};
+use crate::cw::{Alarms, LiveAlarm, alarm_retag, sdk_tags};
 use crate::metric_alarm::{alarm_tags, outcome};
 use serde_json::Value;
 use shared::cfn::{Created, NamedResource, Outcome, Request};
@@ -81,6 +81,8 @@ pub const COMPOSITE_BILLED: Billed = Billed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     PutCompositeAlarm,
+    /// Tag keys to remove, pairs to set.
+    Retag(Vec<String>, Vec<(String, String)>),
 }
 
 /// What an Update would change in the composite's definition. The name is the physical id.
@@ -336,20 +338,34 @@ impl NamedResource for CompositeAlarms {
                 ),
             ));
         }
-        let plan = plan(live, new);
-        if plan.needs(&Step::PutCompositeAlarm) {
+        let live_tags = self.alarms.tags(&live.arn).await?;
+        let mut plan = plan(live, new);
+        let retag = alarm_retag(
+            &live_tags,
+            old.map(|o| o.tags.as_slice()),
+            &new.tags,
+            &new.severity,
+            new.runbook.as_deref(),
+        );
+        if let Some(diff) = retag {
+            plan.add(
+                "Tags",
+                diff.live,
+                diff.desired,
+                Step::Retag(diff.untag, diff.tag),
+            );
+        }
+        if !plan.is_empty() {
             tracing::info!(alarm = %live.name, changes = ?plan.properties(), "updating");
+        }
+        if plan.needs(&Step::PutCompositeAlarm) {
             self.put(new, &[]).await?;
         }
-        self.alarms
-            .sync_alarm_tags(
-                &live.arn,
-                old.map(|o| o.tags.as_slice()),
-                &new.tags,
-                &new.severity,
-                new.runbook.as_deref(),
-            )
-            .await?;
+        for change in &plan.changes {
+            if let Step::Retag(untag, tag) = &change.step {
+                self.alarms.retag(&live.arn, untag, tag).await?;
+            }
+        }
         Ok(outcome(live, COMPOSITE_BILLED))
     }
 

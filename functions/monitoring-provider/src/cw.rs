@@ -245,6 +245,25 @@ fn live_alarms(out: &DescribeAlarmsOutput) -> Vec<LiveAlarm> {
 }
 
 /// The tags an alarm carries besides the request tags: the user's, plus severity and runbook.
+/// How an alarm's live tags differ from its properties' user tags, `severity` and `runbook`:
+/// the tags the old properties had and the new lack are removed, and `runbook` when none is
+/// given; tags added by hand and the owner records stay.
+pub fn alarm_retag(
+    live: &BTreeMap<String, String>,
+    old: Option<&[UserTag]>,
+    new: &[UserTag],
+    severity: &str,
+    runbook: Option<&str>,
+) -> Option<shared::plan::Retag> {
+    let mut removed = shared::props::removed_tag_keys(old, new);
+    if runbook.is_none() {
+        removed.push(shared::alarm_tags::TAG_RUNBOOK.to_owned());
+    }
+    shared::plan::retag(live, &alarm_tags(new, severity, runbook), |k| {
+        removed.iter().any(|r| r == k)
+    })
+}
+
 pub fn alarm_tags(
     user: &[shared::Tag],
     severity: &str,
@@ -358,7 +377,7 @@ impl Alarms {
     }
 
     /// Puts the alarm (creating or overwriting it), after its anomaly detector if it has one.
-    /// `tags` apply only when the alarm is new; [`Alarms::sync_tags`] keeps them afterwards.
+    /// `tags` apply only when the alarm is new; a plan's retag step keeps them afterwards.
     pub async fn put(
         &self,
         spec: &AlarmSpec,
@@ -428,26 +447,6 @@ impl Alarms {
             .map_err(|e| self.err("PutMetricAlarm", name, &e))
     }
 
-    /// Sets `wanted` and removes `removed` (keys the alarm should no longer carry).
-    pub async fn sync_tags(
-        &self,
-        arn: &str,
-        wanted: &[(String, String)],
-        removed: Vec<String>,
-    ) -> Result<(), ResourceError> {
-        let live = self.tags(arn).await?;
-        let removed: Vec<String> = removed
-            .into_iter()
-            .filter(|k| live.contains_key(k) && !wanted.iter().any(|(w, _)| w == k))
-            .collect();
-        let changed: Vec<(String, String)> = wanted
-            .iter()
-            .filter(|(k, v)| live.get(k) != Some(v))
-            .cloned()
-            .collect();
-        self.retag(arn, &removed, &changed).await
-    }
-
     /// Removes the tag keys `untag` and sets the pairs `tag` (either may be empty).
     pub async fn retag(
         &self,
@@ -474,24 +473,6 @@ impl Alarms {
                 .map_err(|e| self.err("TagResource", arn, &e))?;
         }
         Ok(())
-    }
-
-    /// Keeps an alarm's user tags and its `severity` and `runbook` tags in step with the
-    /// properties: the tags the old properties had and the new lack are removed.
-    pub async fn sync_alarm_tags(
-        &self,
-        arn: &str,
-        old: Option<&[UserTag]>,
-        new: &[UserTag],
-        severity: &str,
-        runbook: Option<&str>,
-    ) -> Result<(), ResourceError> {
-        let wanted = alarm_tags(new, severity, runbook);
-        let mut removed = shared::props::removed_tag_keys(old, new);
-        if runbook.is_none() {
-            removed.push(shared::alarm_tags::TAG_RUNBOOK.to_owned());
-        }
-        self.sync_tags(arn, &wanted, removed).await
     }
 
     /// Deletes the named alarms; names that do not exist are fine.

@@ -2,7 +2,7 @@
 //! `Runbook` become the alarm tags `severity` and `runbook`, which alarm-router reads.
 
 use crate::alarm_spec::{self, AlarmSpec};
-use crate::cw::{Alarms, LiveAlarm};
+use crate::cw::{Alarms, LiveAlarm, alarm_retag};
 use shared::cfn::{Created, NamedResource, Outcome, Request};
 use shared::cost::{Billed, Prices};
 use shared::plan::Plan;
@@ -21,14 +21,43 @@ pub struct MetricAlarmProps {
     pub tags: Vec<Tag>,
 }
 
-/// The call that brings a live alarm in step: PutMetricAlarm replaces its whole definition.
+/// The calls that bring a live alarm in step: PutMetricAlarm replaces its whole definition
+/// (CloudWatch ignores tags there), the tag calls keep `severity`, `runbook` and the user's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     PutMetricAlarm,
+    /// Tag keys to remove, pairs to set.
+    Retag(Vec<String>, Vec<(String, String)>),
 }
 
-/// What an Update would change in the alarm's definition, property by property (the tags
-/// `severity` and `runbook` are kept in step apart). The name is the physical id.
+/// The definition's changes and the tags' (`live_tags` as ListTagsForResource gives them).
+pub fn plan_with_tags(
+    live: &LiveAlarm,
+    live_tags: &BTreeMap<String, String>,
+    old: Option<&MetricAlarmProps>,
+    new: &MetricAlarmProps,
+) -> Plan<Step> {
+    let mut plan = plan(live, &new.spec);
+    let retag = alarm_retag(
+        live_tags,
+        old.map(|o| o.tags.as_slice()),
+        &new.tags,
+        &new.spec.severity,
+        new.spec.runbook.as_deref(),
+    );
+    if let Some(diff) = retag {
+        plan.add(
+            "Tags",
+            diff.live,
+            diff.desired,
+            Step::Retag(diff.untag, diff.tag),
+        );
+    }
+    plan
+}
+
+/// What an Update would change in the alarm's definition, property by property (a baseline
+/// plans its alarms' tags itself). The name is the physical id.
 pub fn plan(live: &LiveAlarm, desired: &AlarmSpec) -> Plan<Step> {
     let wanted = desired.definition();
     let mut plan = Plan::new();
@@ -137,20 +166,19 @@ impl NamedResource for MetricAlarms {
                 ),
             ));
         }
-        let plan = plan(live, &new.spec);
-        if plan.needs(&Step::PutMetricAlarm) {
+        let live_tags = self.alarms.tags(&live.arn).await?;
+        let plan = plan_with_tags(live, &live_tags, old, new);
+        if !plan.is_empty() {
             tracing::info!(alarm = %live.name, changes = ?plan.properties(), "updating");
+        }
+        if plan.needs(&Step::PutMetricAlarm) {
             self.alarms.put(&new.spec, &[]).await?;
         }
-        self.alarms
-            .sync_alarm_tags(
-                &live.arn,
-                old.map(|o| o.tags.as_slice()),
-                &new.tags,
-                &new.spec.severity,
-                new.spec.runbook.as_deref(),
-            )
-            .await?;
+        for change in &plan.changes {
+            if let Step::Retag(untag, tag) = &change.step {
+                self.alarms.retag(&live.arn, untag, tag).await?;
+            }
+        }
         if let Some(old) = old.filter(|o| o.spec.anomaly_detector() != new.spec.anomaly_detector())
         {
             self.alarms.delete_unused_detector(&old.spec).await?;
