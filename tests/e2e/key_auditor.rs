@@ -140,6 +140,7 @@ fn settings(topic: Option<String>) -> AuditSettings {
         namespace: DEFAULT_NAMESPACE.to_owned(),
         required_tags: vec!["owner".to_owned()],
         concurrency: 16,
+        suppressions_parameter: None,
     }
 }
 
@@ -265,9 +266,14 @@ async fn every_check_fires_on_its_key_and_nowhere_else() {
         .collect();
     assert_eq!(
         names,
-        ["CompliancePercent", "Findings", "KeysScanned"]
-            .map(String::from)
-            .into()
+        [
+            "CompliancePercent",
+            "Findings",
+            "KeysScanned",
+            "SuppressedFindings"
+        ]
+        .map(String::from)
+        .into()
     );
     let by_check = metrics
         .metrics()
@@ -306,5 +312,144 @@ async fn an_rsa_key_gets_no_rotation_finding_and_a_key_list_narrows_the_run() {
         found(&report),
         [(rsa.clone(), "missing-alias".to_owned())].into(),
         "no rotation finding on an RSA key"
+    );
+}
+
+/// Puts the suppression list where SUPPRESSIONS_PARAMETER names it.
+async fn suppression_list(account: &e2e::emulator::Account, document: &Value) -> String {
+    let name = "/stackhand/audit/suppressions".to_owned();
+    aws_sdk_ssm::Client::new(&account.config)
+        .put_parameter()
+        .name(&name)
+        .value(document.to_string())
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .expect("parameter");
+    name
+}
+
+#[tokio::test]
+async fn suppressed_findings_are_listed_apart_and_an_expired_entry_no_longer_mutes() {
+    let account = e2e::emulator().new_account().await;
+    let kms = KmsView::new(&account.config);
+    let legacy = kms
+        .create(NewKey {
+            alias: Some("alias/legacy-orders"),
+            ..NewKey::default()
+        })
+        .await;
+    let payments = kms
+        .create(NewKey {
+            alias: Some("alias/payments"),
+            tags: &[("team", "payments")],
+            ..NewKey::default()
+        })
+        .await;
+    let unnamed = kms
+        .create(NewKey {
+            rotation: true,
+            ..NewKey::default()
+        })
+        .await;
+    let name = suppression_list(&account, &json!({"suppressions": [
+        {"id": "legacy", "reason": "retired in Q1", "expires": "2099-12-31",
+         "checks": ["rotation-disabled"], "keys": ["alias/legacy-*"]},
+        {"id": "payments-team", "reason": "their own rotation job", "expires": "2099-12-31",
+         "tags": {"team": "pay*"}, "regions": ["us-east-1"]},
+        {"id": "old", "reason": "was a migration", "expires": "2020-01-01", "checks": ["missing-alias"]}
+    ]}))
+    .await;
+    let auditor = KeyAuditor::new(
+        &account.config,
+        kms.kms.clone(),
+        AuditSettings {
+            required_tags: Vec::new(),
+            suppressions_parameter: Some(name),
+            ..settings(None)
+        },
+    );
+    let report = auditor.handle(json!({})).await.expect("audit");
+    assert_eq!(
+        found(&report),
+        [(unnamed.clone(), "missing-alias".to_owned())].into(),
+        "the expired entry does not mute; the others do"
+    );
+    let suppressed: BTreeSet<(String, String, String)> = report["suppressed"]
+        .as_array()
+        .expect("suppressed")
+        .iter()
+        .map(|s| {
+            let text = |k: &str| s[k].as_str().unwrap_or_default().to_owned();
+            (text("keyId"), text("check"), text("suppression"))
+        })
+        .collect();
+    assert_eq!(
+        suppressed,
+        [
+            (legacy, "rotation-disabled".to_owned(), "legacy".to_owned()),
+            (
+                payments,
+                "rotation-disabled".to_owned(),
+                "payments-team".to_owned()
+            ),
+        ]
+        .into()
+    );
+    assert_eq!(report["summary"]["rotation-disabled"], 0);
+    assert_eq!(report["suppressedSummary"]["rotation-disabled"], 2);
+    assert_eq!(report["expiredSuppressions"][0]["id"], "old");
+    assert_eq!(report["suppressed"][0]["reason"], "retired in Q1");
+    // Two of the three keys have only suppressed findings.
+    assert_eq!(report["compliancePercent"], 66.7);
+}
+
+#[tokio::test]
+async fn a_malformed_suppression_list_fails_the_run_naming_the_entry_and_field() {
+    let account = e2e::emulator().new_account().await;
+    let kms = KmsView::new(&account.config);
+    kms.create(NewKey::default()).await;
+    let name = suppression_list(
+        &account,
+        &json!({"suppressions": [
+            {"id": "ok", "reason": "r", "expires": "2099-12-31", "checks": ["missing-alias"]},
+            {"id": "typo", "reason": "r", "expires": "2099-12-31", "checks": ["rotaton-disabled"]}
+        ]}),
+    )
+    .await;
+    let auditor = KeyAuditor::new(
+        &account.config,
+        kms.kms.clone(),
+        AuditSettings {
+            suppressions_parameter: Some(name.clone()),
+            ..settings(None)
+        },
+    );
+    let err = auditor.handle(json!({})).await.expect_err("refused");
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "no audit: {name}: suppressions[1] (id \"typo\").checks[0]: \"rotaton-disabled\" is not a check"
+        )),
+        "{message}"
+    );
+    let diagnostic: lambda_runtime::Diagnostic = err.into();
+    assert_eq!(diagnostic.error_type, "Stackhand.BadSuppressionList");
+
+    // A parameter that does not exist is an error too, never an audit without the list.
+    let auditor = KeyAuditor::new(
+        &account.config,
+        kms.kms.clone(),
+        AuditSettings {
+            suppressions_parameter: Some("/stackhand/audit/missing".to_owned()),
+            ..settings(None)
+        },
+    );
+    let err = auditor.handle(json!({})).await.expect_err("refused");
+    assert!(
+        err.to_string()
+            .contains("reading the suppression list /stackhand/audit/missing"),
+        "{err}"
     );
 }

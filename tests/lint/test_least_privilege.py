@@ -21,7 +21,7 @@ CLIENTS = {
     # `client` is a replica Region's KMS client.
     "kms-provider": {"kms": "kms", "client": "kms"},
     "key-rotator": {"kms": "kms"},
-    "key-auditor": {"kms": "kms", "sns": "sns", "cloudwatch": "cloudwatch"},
+    "key-auditor": {"kms": "kms", "sns": "sns", "cloudwatch": "cloudwatch", "ssm": "ssm"},
     "alarm-router": {"cloudwatch": "cloudwatch", "sns": "sns", "ecs": "ecs"},
     "monitoring-provider": {"logs": "logs", "cw": "cloudwatch", "sns": "sns", "ssm": "ssm"},
 }

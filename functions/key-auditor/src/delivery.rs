@@ -23,6 +23,11 @@ pub fn metric_data(report: &Report) -> Vec<MetricDatum> {
             .value(report.compliance_percent)
             .unit(StandardUnit::Percent)
             .build(),
+        MetricDatum::builder()
+            .metric_name("SuppressedFindings")
+            .value(report.suppressed.len() as f64)
+            .unit(StandardUnit::Count)
+            .build(),
     ];
     for check in Check::ALL {
         let count = report.summary.get(check.id()).copied().unwrap_or(0);
@@ -89,20 +94,38 @@ pub fn message(report: &Report) -> String {
     if !report.findings.is_empty() {
         lines.push(String::new());
         lines.push("Findings:".to_owned());
-        for f in report.findings.iter().take(MAX_LISTED) {
-            lines.push(format!(
-                "  [{:?}] {} {}: {}",
+        listed(&mut lines, &report.findings, |f| {
+            format!(
+                "[{:?}] {} {}: {}",
                 f.severity,
                 f.check.id(),
                 f.key_id,
                 f.detail
-            ));
-        }
-        if report.findings.len() > MAX_LISTED {
-            lines.push(format!(
-                "  ... and {} more in the function's output",
-                report.findings.len() - MAX_LISTED
-            ));
+            )
+        });
+    }
+    if !report.suppressed.is_empty() {
+        lines.push(String::new());
+        lines.push(format!(
+            "Suppressed (accepted, not counted above): {}",
+            report.suppressed.len()
+        ));
+        listed(&mut lines, &report.suppressed, |s| {
+            format!(
+                "{} {} by {} until {}: {}",
+                s.finding.check.id(),
+                s.finding.key_id,
+                s.suppression,
+                s.expires,
+                s.reason
+            )
+        });
+    }
+    if !report.expired_suppressions.is_empty() {
+        lines.push(String::new());
+        lines.push("Expired suppressions, no longer applied:".to_owned());
+        for e in &report.expired_suppressions {
+            lines.push(format!("  {} (expired {}): {}", e.id, e.expired, e.reason));
         }
     }
     if !report.errors.is_empty() {
@@ -111,11 +134,27 @@ pub fn message(report: &Report) -> String {
             "Keys that could not be read: {}",
             report.errors.len()
         ));
-        for e in report.errors.iter().take(MAX_LISTED) {
-            lines.push(format!("  {}: {}", e.key_id, e.error));
-        }
+        listed(&mut lines, &report.errors, |e| {
+            format!("{}: {}", e.key_id, e.error)
+        });
     }
     lines.join("\n")
+}
+
+/// One indented line per item, at most [`MAX_LISTED`]; the rest counted.
+fn listed<T>(lines: &mut Vec<String>, items: &[T], line: impl Fn(&T) -> String) {
+    lines.extend(
+        items
+            .iter()
+            .take(MAX_LISTED)
+            .map(|i| format!("  {}", line(i))),
+    );
+    if items.len() > MAX_LISTED {
+        lines.push(format!(
+            "  ... and {} more in the function's output",
+            items.len() - MAX_LISTED
+        ));
+    }
 }
 
 pub async fn publish_summary(

@@ -1,9 +1,11 @@
 //! key-auditor: on a schedule, judges every KMS key in the account against the checks of
 //! docs/functions.md, returns the report, publishes a summary to REPORT_TOPIC_ARN and puts the
-//! audit metrics. At most 3 KMS calls per key (4 with REQUIRED_TAGS), bounded concurrency.
+//! audit metrics. At most 3 KMS calls per key (4 with REQUIRED_TAGS or a suppression by tags),
+//! bounded concurrency. Findings the suppression list mutes are reported apart.
 
 pub mod checks;
 pub mod delivery;
+pub mod suppressions;
 
 use aws_config::SdkConfig;
 use aws_sdk_kms::Client;
@@ -15,6 +17,7 @@ use shared::kms_scan::{self, KmsCallError, is_aws_managed};
 use shared::settings::{SettingError, Settings};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use suppressions::{ExpiredSuppression, KeyIdentity, SuppressedFinding, Suppressions};
 
 pub const DEFAULT_NAMESPACE: &str = "Stackhand/KeyAudit";
 
@@ -24,6 +27,8 @@ pub struct AuditSettings {
     pub namespace: String,
     pub required_tags: Vec<String>,
     pub concurrency: usize,
+    /// The SSM parameter holding the suppression list, if any.
+    pub suppressions_parameter: Option<String>,
 }
 
 impl AuditSettings {
@@ -36,6 +41,7 @@ impl AuditSettings {
             required_tags: env.list("REQUIRED_TAGS"),
             // The range fits a usize.
             concurrency: env.int("CONCURRENCY", 16, 1..=64)? as usize,
+            suppressions_parameter: env.text("SUPPRESSIONS_PARAMETER"),
         })
     }
 }
@@ -48,6 +54,9 @@ pub enum AuditError {
     Listing(KmsCallError),
     #[error("the audit ran ({0}), but its results were not delivered: {1}")]
     Delivery(String, String),
+    /// Unreadable or malformed: no key is audited.
+    #[error("no audit: {0}")]
+    Suppressions(String),
 }
 
 impl From<AuditError> for Diagnostic {
@@ -56,6 +65,7 @@ impl From<AuditError> for Diagnostic {
             AuditError::Input(_) => "Stackhand.NotAScheduledEvent",
             AuditError::Listing(_) => "Stackhand.KmsListingFailed",
             AuditError::Delivery(..) => "Stackhand.ReportNotDelivered",
+            AuditError::Suppressions(_) => "Stackhand.BadSuppressionList",
         };
         Diagnostic {
             error_type: error_type.to_owned(),
@@ -81,25 +91,38 @@ pub struct Report {
     /// Customer-managed keys without findings, of those audited.
     pub compliance_percent: f64,
     pub findings: Vec<Finding>,
-    /// Every check, with its count (zero included).
+    /// Every check, with its count (zero included); suppressed findings are not counted here.
     pub summary: BTreeMap<&'static str, usize>,
     pub errors: Vec<KeyError>,
+    /// Findings the suppression list muted, each with the entry, its reason and expiry.
+    pub suppressed: Vec<SuppressedFinding>,
+    /// Every check, with its count of suppressed findings.
+    pub suppressed_summary: BTreeMap<&'static str, usize>,
+    /// Entries past their date, no longer applied.
+    pub expired_suppressions: Vec<ExpiredSuppression>,
 }
 
 impl Report {
-    pub fn new(scanned: usize, outcomes: Vec<KeyOutcome>) -> Self {
+    /// A key whose findings are all suppressed counts as compliant.
+    pub fn new(
+        scanned: usize,
+        outcomes: Vec<KeyOutcome>,
+        expired_suppressions: Vec<ExpiredSuppression>,
+    ) -> Self {
         let mut findings = Vec::new();
+        let mut suppressed = Vec::new();
         let mut errors = Vec::new();
         let (mut customer, mut managed, mut clean) = (0, 0, 0);
         for outcome in outcomes {
             match outcome {
                 KeyOutcome::AwsManaged => managed += 1,
-                KeyOutcome::Judged(found) => {
+                KeyOutcome::Judged { standing, muted } => {
                     customer += 1;
-                    if found.is_empty() {
+                    if standing.is_empty() {
                         clean += 1;
                     }
-                    findings.extend(found);
+                    findings.extend(standing);
+                    suppressed.extend(muted);
                 }
                 KeyOutcome::Unreadable(err) => errors.push(err),
             }
@@ -107,6 +130,13 @@ impl Report {
         let summary = Check::ALL
             .iter()
             .map(|c| (c.id(), findings.iter().filter(|f| f.check == *c).count()))
+            .collect();
+        let suppressed_summary = Check::ALL
+            .iter()
+            .map(|c| {
+                let count = suppressed.iter().filter(|s| s.finding.check == *c).count();
+                (c.id(), count)
+            })
             .collect();
         let compliance_percent = if customer == 0 {
             100.0
@@ -121,13 +151,19 @@ impl Report {
             findings,
             summary,
             errors,
+            suppressed,
+            suppressed_summary,
+            expired_suppressions,
         }
     }
 }
 
 pub enum KeyOutcome {
     AwsManaged,
-    Judged(Vec<Finding>),
+    Judged {
+        standing: Vec<Finding>,
+        muted: Vec<SuppressedFinding>,
+    },
     Unreadable(KeyError),
 }
 
@@ -136,6 +172,7 @@ pub struct KeyAuditor {
     kms: Client,
     sns: aws_sdk_sns::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
+    ssm: aws_sdk_ssm::Client,
     settings: Arc<AuditSettings>,
 }
 
@@ -145,6 +182,7 @@ impl KeyAuditor {
             kms,
             sns: aws_sdk_sns::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            ssm: aws_sdk_ssm::Client::new(config),
             settings: Arc::new(settings),
         }
     }
@@ -157,10 +195,13 @@ impl KeyAuditor {
 
     pub async fn handle(&self, event: Value) -> Result<Value, AuditError> {
         let run = shared::schedule::parse(&event)?;
-        let report = self.audit(run.key_ids).await?;
+        let suppressions = self.suppressions().await?;
+        let report = self.audit(run.key_ids, &suppressions).await?;
         tracing::info!(
             keys = report.keys_scanned,
             findings = report.findings.len(),
+            suppressed = report.suppressed.len(),
+            expired_suppressions = report.expired_suppressions.len(),
             compliance_percent = report.compliance_percent,
             unreadable = report.errors.len(),
             "audit done"
@@ -190,8 +231,36 @@ impl KeyAuditor {
         Ok(serde_json::to_value(&report).unwrap_or_default())
     }
 
-    /// Audits `key_ids`, or every key in the account.
-    pub async fn audit(&self, key_ids: Option<Vec<String>>) -> Result<Report, AuditError> {
+    /// The suppression list as it applies today; none without `SUPPRESSIONS_PARAMETER`.
+    pub async fn suppressions(&self) -> Result<Suppressions, AuditError> {
+        let Some(name) = &self.settings.suppressions_parameter else {
+            return Ok(Suppressions::default());
+        };
+        let answer = self
+            .ssm
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| {
+                AuditError::Suppressions(format!(
+                    "reading the suppression list {name}: {}",
+                    shared::error::describe_aws_error(&e)
+                ))
+            })?;
+        let text = answer.parameter.and_then(|p| p.value).unwrap_or_default();
+        suppressions::parse(&text, &today()).map_err(|e| {
+            AuditError::Suppressions(format!("{name}: {e} (docs/functions.md, \"Suppressions\")"))
+        })
+    }
+
+    /// Audits `key_ids`, or every key in the account, muting what `suppressions` name.
+    pub async fn audit(
+        &self,
+        key_ids: Option<Vec<String>>,
+        suppressions: &Suppressions,
+    ) -> Result<Report, AuditError> {
         let ids = match key_ids {
             Some(ids) => ids,
             None => kms_scan::key_ids(&self.kms)
@@ -204,14 +273,25 @@ impl KeyAuditor {
                 .map_err(AuditError::Listing)?,
         );
         let scanned = ids.len();
+        let read_tags = !self.settings.required_tags.is_empty() || suppressions.use_tags();
+        let muting = Arc::new(suppressions.clone());
         let outcomes = kms_scan::bounded(ids, self.settings.concurrency, |id| {
             let auditor = self.clone();
             let aliases = aliases.clone();
+            let suppressions = muting.clone();
             async move {
-                match auditor.facts(&id, &aliases).await {
+                match auditor.facts(&id, &aliases, read_tags).await {
                     Ok(None) => KeyOutcome::AwsManaged,
                     Ok(Some(facts)) => {
-                        KeyOutcome::Judged(checks::judge(&facts, &auditor.settings.required_tags))
+                        let found = checks::judge(&facts, &auditor.settings.required_tags);
+                        let identity = KeyIdentity {
+                            arn: facts.key.arn().unwrap_or_default(),
+                            key_id: facts.key.key_id(),
+                            aliases: &facts.aliases,
+                            tags: facts.tags.as_ref(),
+                        };
+                        let (standing, muted) = suppressions.apply(found, &identity);
+                        KeyOutcome::Judged { standing, muted }
                     }
                     Err(err) => {
                         tracing::warn!(key_id = id, error = %err, "key not audited");
@@ -224,7 +304,7 @@ impl KeyAuditor {
             }
         })
         .await;
-        Ok(Report::new(scanned, outcomes))
+        Ok(Report::new(scanned, outcomes, suppressions.expired.clone()))
     }
 
     /// DescribeKey, then GetKeyRotationStatus (keys KMS can rotate) and GetKeyPolicy side by
@@ -234,6 +314,7 @@ impl KeyAuditor {
         &self,
         key_id: &str,
         aliases: &HashMap<String, Vec<String>>,
+        read_tags: bool,
     ) -> Result<Option<KeyFacts>, KmsCallError> {
         let key = kms_scan::describe(&self.kms, key_id).await?;
         if is_aws_managed(&key) {
@@ -269,10 +350,9 @@ impl KeyAuditor {
         };
         // Two round trips per key instead of three: the latency bound of a large audit.
         let (rotation_enabled, policy) = tokio::try_join!(rotation, policy)?;
-        let tags = if self.settings.required_tags.is_empty() {
-            None
-        } else {
-            Some(kms_scan::tags(&self.kms, key_id).await?)
+        let tags = match read_tags {
+            true => Some(kms_scan::tags(&self.kms, key_id).await?),
+            false => None,
         };
         Ok(Some(KeyFacts {
             aliases: aliases.get(key.key_id()).cloned().unwrap_or_default(),
@@ -282,6 +362,14 @@ impl KeyAuditor {
             tags,
         }))
     }
+}
+
+/// `YYYY-MM-DD` in UTC: the day suppression expiry dates are judged against.
+fn today() -> String {
+    let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default();
+    now.get(..10).unwrap_or_default().to_owned()
 }
 
 #[cfg(test)]

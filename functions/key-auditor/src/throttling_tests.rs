@@ -39,6 +39,7 @@ fn auditor(kms: Client) -> KeyAuditor {
         namespace: DEFAULT_NAMESPACE.to_owned(),
         required_tags: Vec::new(),
         concurrency: 1,
+        suppressions_parameter: None,
     };
     KeyAuditor::new(&config, kms, settings)
 }
@@ -88,7 +89,10 @@ fn kms_with(throttles: usize) -> (Client, aws_smithy_mocks::Rule) {
 async fn throttling_within_the_retry_budget_ends_in_a_complete_audit() {
     let retries = shared::aws::MAX_ATTEMPTS as usize - 1;
     let (kms, describe) = kms_with(retries);
-    let report = auditor(kms).audit(None).await.expect("audit");
+    let report = auditor(kms)
+        .audit(None, &Default::default())
+        .await
+        .expect("audit");
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!((report.keys_scanned, report.customer_keys), (3, 3));
     assert_eq!(describe.num_calls(), retries + 3);
@@ -97,7 +101,10 @@ async fn throttling_within_the_retry_budget_ends_in_a_complete_audit() {
 #[tokio::test]
 async fn throttling_past_the_budget_fails_that_key_only_and_names_the_cause() {
     let (kms, _) = kms_with(shared::aws::MAX_ATTEMPTS as usize);
-    let report = auditor(kms).audit(None).await.expect("audit");
+    let report = auditor(kms)
+        .audit(None, &Default::default())
+        .await
+        .expect("audit");
     assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
     assert_eq!(report.errors[0].key_id, "k1");
     assert!(
