@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from harness import PEER_PYTHON, PROWLER, REGION, ROOT, Emulator, RuntimeApi, command, lambda_env, peak_rss_mb
 
 # The calls key-auditor makes per key; the ceiling load makes the same ones.
-PER_KEY_CALLS = ("DescribeKey", "GetKeyPolicy", "GetKeyRotationStatus")
+PER_KEY_CALLS = ("DescribeKey", "GetKeyPolicy", "GetKeyRotationStatus", "GetKeyLastUsage", "ListGrants")
 
 
 def fleet(emulator: Emulator, size: int) -> tuple[dict, dict]:
@@ -107,7 +107,7 @@ def sequential(emulator: Emulator, account: dict) -> tuple[float, dict]:
 
 
 def ceiling(emulator: Emulator, account: dict, key_ids: list[str], workers: int = 16) -> float:
-    """What the emulator serves at most: the audit's three per-key calls, `workers` at a time
+    """What the emulator serves at most: the audit's per-key calls, `workers` at a time
     (boto3 clients in threads), over the same keys. Returns calls per second."""
     local = threading.local()
 
@@ -116,6 +116,8 @@ def ceiling(emulator: Emulator, account: dict, key_ids: list[str], workers: int 
             local.kms = emulator.client("kms", account)
         local.kms.describe_key(KeyId=key_id)
         local.kms.get_key_policy(KeyId=key_id, PolicyName="default")
+        local.kms.get_key_last_usage(KeyId=key_id)
+        local.kms.list_grants(KeyId=key_id)
         try:
             local.kms.get_key_rotation_status(KeyId=key_id)
         except local.kms.exceptions.ClientError:

@@ -111,6 +111,41 @@ async fn setup() -> Setup {
         })
         .await;
     expect(&hmac, "missing-required-tags");
+    // Made 120 days ago and never used since.
+    let unused = kms.create(good("alias/unused")).await;
+    account.age_key(&unused, 120).await;
+    expect(&unused, "unused-key");
+    // Made long ago, used today: in use.
+    let in_use = kms.create(good("alias/in-use")).await;
+    account.age_key(&in_use, 400).await;
+    kms.kms
+        .encrypt()
+        .key_id(&in_use)
+        .plaintext(aws_sdk_kms::primitives::Blob::new(b"x".to_vec()))
+        .send()
+        .await
+        .expect("encrypt");
+    // Made long ago, but usage tracking began 30 days ago: a use before it is not on record,
+    // so the key is not called unused.
+    let tracked_lately = kms.create(good("alias/tracked-lately")).await;
+    account.age_key(&tracked_lately, 400).await;
+    account.start_usage_tracking(&tracked_lately, 30).await;
+    let partner = "arn:aws:iam::444455556666:role/partner";
+    let shared_key = kms
+        .create(NewKey { policy: Some(root_policy(&id, json!({"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": partner}, "Action": "kms:Decrypt", "Resource": "*"}))), ..good("alias/shared") })
+        .await;
+    expect(&shared_key, "cross-account-access");
+    let granted = kms.create(good("alias/granted")).await;
+    kms.kms
+        .create_grant()
+        .key_id(&granted)
+        .name("partner-decrypt")
+        .grantee_principal(partner)
+        .operations(aws_sdk_kms::types::GrantOperation::Decrypt)
+        .send()
+        .await
+        .expect("grant");
+    expect(&granted, "external-grant");
     let fleet = (0..FURTHER_KEYS)
         .map(|i| (kms.clone(), id.clone(), i))
         .collect();
@@ -130,7 +165,7 @@ async fn setup() -> Setup {
         account,
         kms,
         expected,
-        total: 10 + FURTHER_KEYS,
+        total: 15 + FURTHER_KEYS,
     }
 }
 
@@ -141,6 +176,8 @@ fn settings(topic: Option<String>) -> AuditSettings {
         required_tags: vec!["owner".to_owned()],
         concurrency: 16,
         suppressions_parameter: None,
+        trusted_accounts: Vec::new(),
+        unused_key_days: 90,
     }
 }
 
@@ -213,11 +250,14 @@ async fn every_check_fires_on_its_key_and_nowhere_else() {
         "multi-region-key",
         "missing-alias",
         "missing-required-tags",
+        "unused-key",
+        "cross-account-access",
+        "external-grant",
     ] {
         assert_eq!(summary[check], 1, "{check}: {summary}");
     }
     let customer = report["customerKeys"].as_u64().expect("count") as f64;
-    let expected_percent = ((customer - 8.0) * 1000.0 / customer).round() / 10.0;
+    let expected_percent = ((customer - 11.0) * 1000.0 / customer).round() / 10.0;
     assert_eq!(report["compliancePercent"], expected_percent);
     let public = report["findings"]
         .as_array()
@@ -241,7 +281,7 @@ async fn every_check_fires_on_its_key_and_nowhere_else() {
         body["Subject"]
             .as_str()
             .expect("subject")
-            .starts_with("KMS key audit: 8 findings on 130 keys"),
+            .starts_with("KMS key audit: 11 findings on 135 keys"),
         "{body}"
     );
     let text = body["Message"].as_str().expect("message");
@@ -280,7 +320,11 @@ async fn every_check_fires_on_its_key_and_nowhere_else() {
         .iter()
         .filter(|m| m.metric_name() == Some("Findings"))
         .count();
-    assert_eq!(by_check, 8, "one Findings series per check");
+    assert_eq!(
+        by_check,
+        key_auditor::checks::Check::ALL.len(),
+        "one Findings series per check"
+    );
 }
 
 #[tokio::test]

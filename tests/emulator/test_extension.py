@@ -70,6 +70,11 @@ class Emulator(unittest.TestCase):
             aws_secret_access_key="testing",
         )
 
+    def code_of(self, call) -> str:
+        with self.assertRaises(ClientError) as caught:
+            call()
+        return caught.exception.response["Error"]["Code"]
+
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 
@@ -379,11 +384,6 @@ if __name__ == "__main__":
 class StrictRulesTest(Emulator):
     """What real AWS refuses and moto accepted: each rule of stackhand_moto/strict.py."""
 
-    def code_of(self, call) -> str:
-        with self.assertRaises(ClientError) as caught:
-            call()
-        return caught.exception.response["Error"]["Code"]
-
     def test_a_disabled_key_refuses_rotation_and_grants(self) -> None:
         kms = self.client("kms")
         key = kms.create_key()["KeyMetadata"]["KeyId"]
@@ -542,3 +542,40 @@ class KmsAgingTest(Emulator):
         self.assertAlmostEqual((key["CreationDate"] - aged).total_seconds(), 40 * 86400, delta=5)
         rotated = kms.list_key_rotations(KeyId=key["KeyId"])["Rotations"][0]["RotationDate"]
         self.assertGreater((datetime.datetime.now(datetime.timezone.utc) - rotated).total_seconds(), 39 * 86400)
+
+
+class KmsLastUsageTest(Emulator):
+    def usage(self, key_id: str, **fields: object) -> None:
+        body = {"account": "123456789012", "region": "us-east-1", "key_id": key_id, **fields}
+        request = urllib.request.Request(f"{self.endpoint}/stackhand/kms/usage", method="POST", data=json.dumps(body).encode())
+        urllib.request.urlopen(request, timeout=5)
+
+    def test_the_last_cryptographic_use_is_tracked_from_creation(self) -> None:
+        kms = self.client("kms")
+        key = kms.create_key()["KeyMetadata"]
+        fresh = kms.get_key_last_usage(KeyId=key["KeyId"])
+        self.assertNotIn("KeyLastUsage", fresh)
+        self.assertEqual(fresh["TrackingStartDate"], fresh["KeyCreationDate"])
+        blob = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")["CiphertextBlob"]
+        kms.decrypt(CiphertextBlob=blob)
+        used = kms.get_key_last_usage(KeyId=key["Arn"])["KeyLastUsage"]
+        self.assertEqual(used["Operation"], "Decrypt")
+        self.assertIn("CloudTrailEventId", used)
+        self.assertEqual(self.code_of(lambda: kms.get_key_last_usage(KeyId="alias/nope")), "NotFoundException")
+
+    def test_a_last_use_and_a_tracking_start_can_be_set_in_the_past(self) -> None:
+        kms = self.client("kms")
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        request = urllib.request.Request(f"{self.endpoint}/stackhand/kms/age", method="POST", data=json.dumps(
+            {"account": "123456789012", "region": "us-east-1", "key_id": key, "days": 200}).encode())
+        urllib.request.urlopen(request, timeout=5)
+        self.usage(key, last_used_days_ago=100, operation="GenerateDataKey")
+        used = kms.get_key_last_usage(KeyId=key)["KeyLastUsage"]
+        self.assertEqual(used["Operation"], "GenerateDataKey")
+        age = datetime.datetime.now(datetime.timezone.utc) - used["Timestamp"]
+        self.assertAlmostEqual(age.total_seconds(), 100 * 86400, delta=60)
+        # Tracking that started after the last use: that use is no longer on record.
+        self.usage(key, tracking_started_days_ago=30)
+        answer = kms.get_key_last_usage(KeyId=key)
+        self.assertNotIn("KeyLastUsage", answer)
+        self.assertGreater(answer["TrackingStartDate"], answer["KeyCreationDate"])

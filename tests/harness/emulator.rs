@@ -205,6 +205,16 @@ impl Account {
         self.control("/stackhand/kms/age", &body).await;
     }
 
+    /// Moves the start of KMS's usage tracking for `key_id` to `days` ago (the emulator's
+    /// GetKeyLastUsage then reports no use before it).
+    pub async fn start_usage_tracking(&self, key_id: &str, days: u32) {
+        let body = format!(
+            "{{\"account\": \"{}\", \"region\": \"{REGION}\", \"key_id\": \"{key_id}\", \"tracking_started_days_ago\": {days}}}",
+            self.id
+        );
+        self.control("/stackhand/kms/usage", &body).await;
+    }
+
     /// A POST to one of the emulator extension's test controls.
     async fn control(&self, path: &str, body: &str) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -19,6 +19,9 @@ pub enum Check {
     MultiRegionKey,
     MissingAlias,
     MissingRequiredTags,
+    UnusedKey,
+    CrossAccountAccess,
+    ExternalGrant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -31,7 +34,7 @@ pub enum Severity {
 }
 
 impl Check {
-    pub const ALL: [Check; 8] = [
+    pub const ALL: [Check; 11] = [
         Check::RotationDisabled,
         Check::PublicKeyPolicy,
         Check::BroadKeyAccess,
@@ -40,6 +43,9 @@ impl Check {
         Check::MultiRegionKey,
         Check::MissingAlias,
         Check::MissingRequiredTags,
+        Check::UnusedKey,
+        Check::CrossAccountAccess,
+        Check::ExternalGrant,
     ];
 
     pub fn id(self) -> &'static str {
@@ -52,14 +58,20 @@ impl Check {
             Check::MultiRegionKey => "multi-region-key",
             Check::MissingAlias => "missing-alias",
             Check::MissingRequiredTags => "missing-required-tags",
+            Check::UnusedKey => "unused-key",
+            Check::CrossAccountAccess => "cross-account-access",
+            Check::ExternalGrant => "external-grant",
         }
     }
 
     pub fn severity(self) -> Severity {
         match self {
             Check::PublicKeyPolicy | Check::PendingDeletion => Severity::Critical,
-            Check::RotationDisabled | Check::BroadKeyAccess => Severity::High,
-            Check::MultiRegionKey => Severity::Medium,
+            Check::RotationDisabled
+            | Check::BroadKeyAccess
+            | Check::CrossAccountAccess
+            | Check::ExternalGrant => Severity::High,
+            Check::MultiRegionKey | Check::UnusedKey => Severity::Medium,
             Check::DisabledKey | Check::MissingAlias | Check::MissingRequiredTags => Severity::Low,
         }
     }
@@ -85,6 +97,87 @@ pub struct KeyFacts {
     pub aliases: Vec<String>,
     /// `None` when no tags are required, so they were not read.
     pub tags: Option<BTreeMap<String, String>>,
+    /// GetKeyLastUsage's answer; `None` for a key that is not Enabled (not asked).
+    pub last_usage: Option<LastUsage>,
+    pub grants: Vec<GrantFacts>,
+}
+
+/// When the key was last used, in seconds since the epoch, as GetKeyLastUsage tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastUsage {
+    /// The last successful cryptographic operation since tracking started: (when, operation).
+    pub used: Option<(i64, String)>,
+    pub tracking_start: i64,
+    pub created: i64,
+}
+
+/// A grant on the key: who may use it, and who may retire it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantFacts {
+    pub name: String,
+    pub grantee: String,
+    pub retiring: Option<String>,
+}
+
+/// What a run judges against besides the key: the settings and the time.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rules {
+    pub required_tags: Vec<String>,
+    /// Accounts besides the key's own that may hold access (the Organization's, partners').
+    pub trusted_accounts: Vec<String>,
+    pub unused_days: i64,
+    /// Seconds since the epoch.
+    pub now: i64,
+}
+
+fn date(secs: i64) -> String {
+    aws_smithy_types::DateTime::from_secs(secs)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .map(|d| d.get(..10).unwrap_or_default().to_owned())
+        .unwrap_or_default()
+}
+
+/// No use in `days`: never from usage newer than that, and never when tracking started within
+/// the window (a use before tracking began is not on record, so the key cannot be called unused).
+pub fn unused(usage: &LastUsage, now: i64, days: i64) -> Option<String> {
+    let cutoff = now - days * 86_400;
+    match &usage.used {
+        Some((at, _)) if *at >= cutoff => None,
+        Some((at, operation)) => Some(format!(
+            "last used on {} ({operation}), more than {days} days ago",
+            date(*at)
+        )),
+        None if usage.tracking_start > cutoff => None,
+        None if usage.created >= usage.tracking_start => Some(format!(
+            "never used since it was made on {}",
+            date(usage.created)
+        )),
+        None => Some(format!(
+            "no use recorded since tracking started on {}",
+            date(usage.tracking_start)
+        )),
+    }
+}
+
+/// The account a principal belongs to: a bare account id, or the account of an IAM or STS ARN;
+/// `None` for service principals and `*`.
+pub fn principal_account(principal: &str) -> Option<&str> {
+    if principal.len() == 12 && principal.chars().all(|c| c.is_ascii_digit()) {
+        return Some(principal);
+    }
+    let parts: Vec<&str> = principal.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "iam" | "sts", "", account, _]
+            if account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()) =>
+        {
+            Some(account)
+        }
+        _ => None,
+    }
+}
+
+fn outside<'a>(principal: &'a str, own: &str, trusted: &[String]) -> Option<&'a str> {
+    principal_account(principal).filter(|a| *a != own && !trusted.iter().any(|t| t == a))
 }
 
 /// Whether rotation must be asked about: only keys KMS can rotate, so asymmetric, HMAC,
@@ -129,7 +222,8 @@ fn broad_grants(policy: &Value, account: &str) -> Vec<String> {
         .collect()
 }
 
-pub fn judge(facts: &KeyFacts, required_tags: &[String]) -> Vec<Finding> {
+pub fn judge(facts: &KeyFacts, rules: &Rules) -> Vec<Finding> {
+    let required_tags = &rules.required_tags;
     let key = &facts.key;
     let account = key.aws_account_id().unwrap_or_default();
     let mut found: Vec<(Check, String)> = Vec::new();
@@ -149,6 +243,44 @@ pub fn judge(facts: &KeyFacts, required_tags: &[String]) -> Vec<Finding> {
         for grant in broad_grants(policy, account) {
             found.push((Check::BroadKeyAccess, grant));
         }
+        let allows = statements(policy)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, s)| s.get("Effect").and_then(Value::as_str) == Some("Allow"));
+        for (index, statement) in allows {
+            for principal in principals(statement) {
+                if let Some(other) = outside(principal, account, &rules.trusted_accounts) {
+                    found.push((
+                        Check::CrossAccountAccess,
+                        format!(
+                            "Statement[{index}] allows {principal}, of account {other}, outside this account and the trusted ones"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    for grant in &facts.grants {
+        let holders = std::iter::once(("grantee", grant.grantee.as_str()))
+            .chain(grant.retiring.as_deref().map(|r| ("retiring principal", r)));
+        for (role, principal) in holders {
+            if let Some(other) = outside(principal, account, &rules.trusted_accounts) {
+                found.push((
+                    Check::ExternalGrant,
+                    format!(
+                        "grant {} has {role} {principal}, of account {other}, outside this account and the trusted ones",
+                        grant.name
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(detail) = facts
+        .last_usage
+        .as_ref()
+        .and_then(|usage| unused(usage, rules.now, rules.unused_days))
+    {
+        found.push((Check::UnusedKey, detail));
     }
     match key.key_state() {
         Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion) => {

@@ -1,7 +1,7 @@
 //! key-auditor: on a schedule, judges every KMS key in the account against the checks of
 //! docs/functions.md, returns the report, publishes a summary to REPORT_TOPIC_ARN and puts the
-//! audit metrics. At most 3 KMS calls per key (4 with REQUIRED_TAGS or a suppression by tags),
-//! bounded concurrency. Findings the suppression list mutes are reported apart.
+//! audit metrics. At most 5 KMS calls per key (6 with REQUIRED_TAGS or a suppression by tags),
+//! four of them side by side; bounded concurrency. Findings the suppression list mutes are reported apart.
 
 pub mod checks;
 pub mod delivery;
@@ -9,7 +9,7 @@ pub mod suppressions;
 
 use aws_config::SdkConfig;
 use aws_sdk_kms::Client;
-use checks::{Check, Finding, KeyFacts};
+use checks::{Check, Finding, GrantFacts, KeyFacts, LastUsage, Rules};
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
 use serde_json::Value;
@@ -29,6 +29,10 @@ pub struct AuditSettings {
     pub concurrency: usize,
     /// The SSM parameter holding the suppression list, if any.
     pub suppressions_parameter: Option<String>,
+    /// Accounts besides each key's own that may hold access (cross-account-access, external-grant).
+    pub trusted_accounts: Vec<String>,
+    /// Days without a cryptographic use that make a key unused.
+    pub unused_key_days: i64,
 }
 
 impl AuditSettings {
@@ -42,6 +46,8 @@ impl AuditSettings {
             // The range fits a usize.
             concurrency: env.int("CONCURRENCY", 16, 1..=64)? as usize,
             suppressions_parameter: env.text("SUPPRESSIONS_PARAMETER"),
+            trusted_accounts: env.list("TRUSTED_ACCOUNTS"),
+            unused_key_days: env.int("UNUSED_KEY_DAYS", 90, 1..=3650)?,
         })
     }
 }
@@ -274,16 +280,23 @@ impl KeyAuditor {
         );
         let scanned = ids.len();
         let read_tags = !self.settings.required_tags.is_empty() || suppressions.use_tags();
+        let rules = Arc::new(Rules {
+            required_tags: self.settings.required_tags.clone(),
+            trusted_accounts: self.settings.trusted_accounts.clone(),
+            unused_days: self.settings.unused_key_days,
+            now: aws_smithy_types::DateTime::from(std::time::SystemTime::now()).secs(),
+        });
         let muting = Arc::new(suppressions.clone());
         let outcomes = kms_scan::bounded(ids, self.settings.concurrency, |id| {
             let auditor = self.clone();
             let aliases = aliases.clone();
             let suppressions = muting.clone();
+            let rules = rules.clone();
             async move {
                 match auditor.facts(&id, &aliases, read_tags).await {
                     Ok(None) => KeyOutcome::AwsManaged,
                     Ok(Some(facts)) => {
-                        let found = checks::judge(&facts, &auditor.settings.required_tags);
+                        let found = checks::judge(&facts, &rules);
                         let identity = KeyIdentity {
                             arn: facts.key.arn().unwrap_or_default(),
                             key_id: facts.key.key_id(),
@@ -348,8 +361,53 @@ impl KeyAuditor {
                     .and_then(|text| serde_json::from_str(&text).ok()),
             )
         };
-        // Two round trips per key instead of three: the latency bound of a large audit.
-        let (rotation_enabled, policy) = tokio::try_join!(rotation, policy)?;
+        // Only an Enabled key can be used; a disabled one has its own finding.
+        let last_usage = async {
+            if key.key_state() != Some(&aws_sdk_kms::types::KeyState::Enabled) {
+                return Ok(None);
+            }
+            let answer = self
+                .kms
+                .get_key_last_usage()
+                .key_id(key_id)
+                .send()
+                .await
+                .map_err(|e| KmsCallError::new("GetKeyLastUsage", key_id, &e))?;
+            let secs = |d: Option<&aws_smithy_types::DateTime>| d.map_or(0, |d| d.secs());
+            Ok::<_, KmsCallError>(Some(LastUsage {
+                used: answer.key_last_usage().and_then(|u| {
+                    let operation = u.operation().map_or("an operation", |o| o.as_str());
+                    u.timestamp().map(|t| (t.secs(), operation.to_owned()))
+                }),
+                tracking_start: secs(answer.tracking_start_date()),
+                created: secs(answer.key_creation_date()),
+            }))
+        };
+        let grants = async {
+            let listed = self
+                .kms
+                .list_grants()
+                .key_id(key_id)
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .map_err(|e| KmsCallError::new("ListGrants", key_id, &e))?;
+            Ok::<_, KmsCallError>(
+                listed
+                    .into_iter()
+                    .map(|g| GrantFacts {
+                        name: g.name.or(g.grant_id).unwrap_or_default(),
+                        grantee: g.grantee_principal.unwrap_or_default(),
+                        retiring: g.retiring_principal,
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        };
+        // One round trip of four calls per key: the latency bound of a large audit.
+        let (rotation_enabled, policy, last_usage, grants) =
+            tokio::try_join!(rotation, policy, last_usage, grants)?;
         let tags = match read_tags {
             true => Some(kms_scan::tags(&self.kms, key_id).await?),
             false => None,
@@ -360,6 +418,8 @@ impl KeyAuditor {
             rotation_enabled,
             policy,
             tags,
+            last_usage,
+            grants,
         }))
     }
 }

@@ -5,9 +5,11 @@
 use super::*;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_kms::operation::describe_key::DescribeKeyOutput;
+use aws_sdk_kms::operation::get_key_last_usage::GetKeyLastUsageOutput;
 use aws_sdk_kms::operation::get_key_policy::GetKeyPolicyOutput;
 use aws_sdk_kms::operation::get_key_rotation_status::GetKeyRotationStatusOutput;
 use aws_sdk_kms::operation::list_aliases::ListAliasesOutput;
+use aws_sdk_kms::operation::list_grants::ListGrantsOutput;
 use aws_sdk_kms::operation::list_keys::ListKeysOutput;
 use aws_sdk_kms::types::{
     KeyListEntry, KeyManagerType, KeyMetadata, KeySpec, KeyState, OriginType,
@@ -40,6 +42,8 @@ fn auditor(kms: Client) -> KeyAuditor {
         required_tags: Vec::new(),
         concurrency: 1,
         suppressions_parameter: None,
+        trusted_accounts: Vec::new(),
+        unused_key_days: 90,
     };
     KeyAuditor::new(&config, kms, settings)
 }
@@ -76,10 +80,21 @@ fn kms_with(throttles: usize) -> (Client, aws_smithy_mocks::Rule) {
             .policy(r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}"#)
             .build()
     });
+    let usage =
+        mock!(Client::get_key_last_usage).then_output(|| GetKeyLastUsageOutput::builder().build());
+    let grants = mock!(Client::list_grants).then_output(|| ListGrantsOutput::builder().build());
     let kms = mock_client!(
         aws_sdk_kms,
         RuleMode::MatchAny,
-        [&list_keys, &list_aliases, &describe, &rotation, &policy],
+        [
+            &list_keys,
+            &list_aliases,
+            &describe,
+            &rotation,
+            &policy,
+            &usage,
+            &grants
+        ],
         |config| config.retry_config(shared::aws::retry_config())
     );
     (kms, describe)
