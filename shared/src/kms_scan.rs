@@ -46,29 +46,31 @@ impl KmsCallError {
     }
 }
 
+/// Every item of a paginated KMS list request, page by page, or a [`KmsCallError`] naming the
+/// operation and its target: one shape for ListKeys, ListAliases, ListGrants, ListResourceTags
+/// and ListKeyRotations wherever they are read.
+#[macro_export]
+macro_rules! kms_items {
+    ($request:expr, $operation:literal, $target:expr) => {
+        $request
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| $crate::kms_scan::KmsCallError::new($operation, $target, &e))
+    };
+}
+
 /// Every key id in the account, page by page.
 pub async fn key_ids(kms: &Client) -> Result<Vec<String>, KmsCallError> {
-    let keys = kms
-        .list_keys()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| KmsCallError::new("ListKeys", "the account", &e))?;
+    let keys = kms_items!(kms.list_keys(), "ListKeys", "the account")?;
     Ok(keys.into_iter().filter_map(|k| k.key_id).collect())
 }
 
 /// Alias names by target key id, from one paginated ListAliases.
 pub async fn aliases_by_key(kms: &Client) -> Result<HashMap<String, Vec<String>>, KmsCallError> {
-    let aliases = kms
-        .list_aliases()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| KmsCallError::new("ListAliases", "the account", &e))?;
+    let aliases = kms_items!(kms.list_aliases(), "ListAliases", "the account")?;
     let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
     for alias in aliases {
         if let (Some(key), Some(name)) = (alias.target_key_id, alias.alias_name) {
@@ -93,15 +95,11 @@ pub async fn describe(kms: &Client, key_id: &str) -> Result<KeyMetadata, KmsCall
 }
 
 pub async fn tags(kms: &Client, key_id: &str) -> Result<BTreeMap<String, String>, KmsCallError> {
-    let tags = kms
-        .list_resource_tags()
-        .key_id(key_id)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| KmsCallError::new("ListResourceTags", key_id, &e))?;
+    let tags = kms_items!(
+        kms.list_resource_tags().key_id(key_id),
+        "ListResourceTags",
+        key_id
+    )?;
     Ok(tags.into_iter().map(|t| (t.tag_key, t.tag_value)).collect())
 }
 

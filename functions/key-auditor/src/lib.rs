@@ -384,16 +384,8 @@ impl KeyAuditor {
             }))
         };
         let grants = async {
-            let listed = self
-                .kms
-                .list_grants()
-                .key_id(key_id)
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(|e| KmsCallError::new("ListGrants", key_id, &e))?;
+            let listed =
+                shared::kms_items!(self.kms.list_grants().key_id(key_id), "ListGrants", key_id)?;
             Ok::<_, KmsCallError>(
                 listed
                     .into_iter()

@@ -221,16 +221,11 @@ impl KeyRotator {
     }
 
     async fn history(&self, key_id: &str) -> Result<RotationHistory, KmsCallError> {
-        let rotations = self
-            .kms
-            .list_key_rotations()
-            .key_id(key_id)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| KmsCallError::new("ListKeyRotations", key_id, &e))?;
+        let rotations = shared::kms_items!(
+            self.kms.list_key_rotations().key_id(key_id),
+            "ListKeyRotations",
+            key_id
+        )?;
         Ok(RotationHistory {
             on_demand_count: rotations
                 .iter()

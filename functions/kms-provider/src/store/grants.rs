@@ -7,16 +7,9 @@ use shared::ResourceError;
 
 impl KeyStore {
     pub async fn grants(&self, key_id: &str) -> Result<Vec<LiveGrant>, ResourceError> {
-        let entries = self
-            .kms
-            .list_grants()
-            .key_id(key_id)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| self.err("ListGrants", key_id, &e))?;
+        let entries =
+            shared::kms_items!(self.kms.list_grants().key_id(key_id), "ListGrants", key_id)
+                .map_err(|e| e.for_resource(self.resource_type))?;
         Ok(entries
             .into_iter()
             .filter_map(|g| {

@@ -224,16 +224,12 @@ impl KeyStore {
 
     /// The aliases that point at `key_id`.
     pub async fn aliases_of(&self, key_id: &str) -> Result<Vec<String>, ResourceError> {
-        let entries = self
-            .kms
-            .list_aliases()
-            .key_id(key_id)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| self.err("ListAliases", key_id, &e))?;
+        let entries = shared::kms_items!(
+            self.kms.list_aliases().key_id(key_id),
+            "ListAliases",
+            key_id
+        )
+        .map_err(|e| e.for_resource(self.resource_type))?;
         Ok(entries
             .into_iter()
             .filter(|a| a.target_key_id.as_deref() == Some(key_id))
