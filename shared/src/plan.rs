@@ -72,6 +72,18 @@ impl<S: PartialEq> Plan<S> {
         });
     }
 
+    /// Records the tag change `diff`, if any, under `Tags`, with the step `step` makes of its
+    /// keys to remove and pairs to set.
+    pub fn add_retag(
+        &mut self,
+        diff: Option<Retag>,
+        step: impl FnOnce(Vec<String>, Vec<(String, String)>) -> S,
+    ) {
+        if let Some(diff) = diff {
+            self.add("Tags", diff.live, diff.desired, step(diff.untag, diff.tag));
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }

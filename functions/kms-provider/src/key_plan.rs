@@ -327,14 +327,10 @@ fn plan_tags(plan: &mut Plan<KeyStep>, live: &LiveKey, old: Option<&KeyProps>, n
             || (!k.starts_with(TAG_PREFIX)
                 && old.is_some_and(|o| o.tags.iter().any(|t| t.key == k)))
     };
-    if let Some(diff) = retag(&live.tags, &wanted_tags(new), removable) {
-        plan.add(
-            "Tags",
-            diff.live,
-            diff.desired,
-            KeyStep::Retag(diff.untag, diff.tag),
-        );
-    }
+    plan.add_retag(
+        retag(&live.tags, &wanted_tags(new), removable),
+        KeyStep::Retag,
+    );
 }
 
 /// Each replica follows the primary's description, policy (built for its own Region) and

@@ -204,14 +204,7 @@ pub fn plan(live: Option<&LiveTopic>, old: Option<&TopicProps>, new: &TopicProps
     }
     let removed = removed_tag_keys(old.map(|o| o.tags.as_slice()), &new.tags);
     let removable = |k: &str| removed.iter().any(|r| r == k);
-    if let Some(diff) = retag(&live.tags, &wanted_tags(new), removable) {
-        plan.add(
-            "Tags",
-            diff.live,
-            diff.desired,
-            Step::Retag(diff.untag, diff.tag),
-        );
-    }
+    plan.add_retag(retag(&live.tags, &wanted_tags(new), removable), Step::Retag);
     plan
 }
 

@@ -347,14 +347,7 @@ impl NamedResource for CompositeAlarms {
             &new.severity,
             new.runbook.as_deref(),
         );
-        if let Some(diff) = retag {
-            plan.add(
-                "Tags",
-                diff.live,
-                diff.desired,
-                Step::Retag(diff.untag, diff.tag),
-            );
-        }
+        plan.add_retag(retag, Step::Retag);
         if !plan.is_empty() {
             tracing::info!(alarm = %live.name, changes = ?plan.properties(), "updating");
         }

@@ -45,14 +45,7 @@ pub fn plan_with_tags(
         &new.spec.severity,
         new.spec.runbook.as_deref(),
     );
-    if let Some(diff) = retag {
-        plan.add(
-            "Tags",
-            diff.live,
-            diff.desired,
-            Step::Retag(diff.untag, diff.tag),
-        );
-    }
+    plan.add_retag(retag, Step::Retag);
     plan
 }
 
