@@ -265,6 +265,25 @@ def iam_statements(resource: dict) -> list[dict]:
     return out
 
 
+class AuditMember(unittest.TestCase):
+    """stacks/audit-member.yaml: the role key-auditor assumes in member accounts."""
+
+    def setUp(self) -> None:
+        self.role = load("stacks/audit-member.yaml")["Resources"]["AuditMemberRole"]
+
+    def test_it_grants_exactly_the_reads_the_audit_makes_on_kms(self) -> None:
+        granted = {a for s in statements(self.role) for a in actions(s) if a.startswith("kms:")}
+        reads = {c for c in calls_in("key-auditor") if c.startswith("kms:")}
+        self.assertEqual(granted, reads)
+        self.assertTrue(all(a.split(":")[1].startswith(READ_PREFIXES) for a in granted), granted)
+
+    def test_it_trusts_only_the_auditor_role_with_the_external_id(self) -> None:
+        trust = self.role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        self.assertEqual(len(trust), 1)
+        self.assertEqual(trust[0]["Principal"], {"AWS": {"Ref": "AuditorRoleArn"}})
+        self.assertEqual(trust[0]["Condition"], {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}})
+
+
 class EveryTemplate(unittest.TestCase):
     def test_no_iam_statement_grants_every_action(self) -> None:
         for relative in TEMPLATES:

@@ -15,8 +15,9 @@ from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Stack
 from moto.cloudformation import parsing
 from moto.cloudformation.parsing import ResourceMap
+from moto.iam import models as iam_models
 
-from . import custom, engine, functions, graph, sam, update
+from . import custom, engine, functions, graph, parameters as parameter_rules, sam, update
 
 # How long a CreateStack, UpdateStack or DeleteStack call waits for its operation before it
 # answers (the operation goes on afterwards). CloudFormation answers at once; waiting a little
@@ -32,6 +33,10 @@ def _parse(body: Any) -> dict[str, Any]:
 def _prepared(body: Any, parameters: dict[str, Any], region: str) -> str:
     """The template the engine runs: the SAM transform applied, as CloudFormation applies it."""
     template = _parse(body)
+    try:
+        parameter_rules.check(template, parameters)
+    except parameter_rules.ParameterError as error:
+        raise ValidationError(message=str(error))
     if sam.needs_transform(template):
         try:
             template = sam.transform(template, parameters, region)
@@ -193,6 +198,18 @@ def _load_parameters(self: ResourceMap) -> None:
             self._parsed_resources[name] = self.resolved_parameters[name]
 
 
+def _role_put_policy(original: Any) -> Any:
+    """A role's inline policy from a template is a mapping; IAM keeps (and GetRolePolicy gives
+    back) its JSON text. moto stored the mapping and answered its Python repr."""
+
+    def put_policy(self: Any, policy_name: str, policy_json: Any) -> None:
+        if not isinstance(policy_json, str):
+            policy_json = json.dumps(policy_json)
+        original(self, policy_name, policy_json)
+
+    return put_policy
+
+
 def install(endpoint: str | None = None) -> None:
     """Installs the engine on moto's CloudFormation backend; `endpoint` is the emulator's URL."""
     global _INSTALLED, _original_invoke_lambda
@@ -214,6 +231,7 @@ def install(endpoint: str | None = None) -> None:
     CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
     CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
     ResourceMap.__getitem__ = _getitem  # type: ignore[method-assign]
+    iam_models.Role.put_policy = _role_put_policy(iam_models.Role.put_policy)  # type: ignore[method-assign]
     ResourceMap.__iter__ = _iter  # type: ignore[method-assign]
     ResourceMap.__len__ = _len  # type: ignore[method-assign]
     parsing.clean_json = _clean_json
