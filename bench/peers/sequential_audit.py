@@ -1,6 +1,7 @@
 """COMPARISON BASELINE, not product code: the plain sequential boto3 audit a platform team would
-write first. One call at a time: every key's DescribeKey and GetKeyPolicy, and the rotation status
-of keys that can rotate. `make bench` runs it on the same keys as key-auditor.
+write first. One call at a time, the reads key-auditor makes: every key's DescribeKey, GetKeyPolicy
+and ListGrants, the rotation status of keys that can rotate, and the last use of Enabled keys.
+`make bench` runs it on the same keys as key-auditor.
 
 Prints one JSON line: {"keys": N, "elapsed_ms": T, "findings": {arn: [check, ...]}}, with the
 time taken from the first call to the last (interpreter start-up excluded).
@@ -31,6 +32,10 @@ def main() -> None:
             if statement.get("Effect") == "Allow" and public and not statement.get("Condition"):
                 found.append("public-key-policy")
                 break
+        # Read as key-auditor reads them (unused-key, external-grant); judged only by it.
+        kms.list_grants(KeyId=key_id)
+        if meta.get("KeyState") == "Enabled":
+            kms.get_key_last_usage(KeyId=key_id)
         if meta.get("KeyState") == "PendingDeletion":
             found.append("pending-deletion")
         elif meta.get("KeySpec") == "SYMMETRIC_DEFAULT" and meta.get("Origin") == "AWS_KMS" and meta.get("KeyState") == "Enabled":
