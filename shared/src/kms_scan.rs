@@ -103,6 +103,19 @@ pub async fn tags(kms: &Client, key_id: &str) -> Result<BTreeMap<String, String>
     Ok(tags.into_iter().map(|t| (t.tag_key, t.tag_value)).collect())
 }
 
+/// GetKeyRotationStatus: whether automatic rotation is on, and its period when KMS says it.
+pub async fn rotation_status(
+    kms: &Client,
+    key_id: &str,
+) -> Result<aws_sdk_kms::operation::get_key_rotation_status::GetKeyRotationStatusOutput, KmsCallError>
+{
+    kms.get_key_rotation_status()
+        .key_id(key_id)
+        .send()
+        .await
+        .map_err(|e| KmsCallError::new("GetKeyRotationStatus", key_id, &e))
+}
+
 /// Runs `work` on every item with at most `limit` in flight; results keep the input order.
 pub async fn bounded<I, T, F, Fut>(items: Vec<I>, limit: usize, work: F) -> Vec<T>
 where

@@ -247,13 +247,7 @@ impl KeyAuditor {
             if !checks::rotation_applies(&key) {
                 return Ok(None);
             }
-            let status = self
-                .kms
-                .get_key_rotation_status()
-                .key_id(key_id)
-                .send()
-                .await
-                .map_err(|e| KmsCallError::new("GetKeyRotationStatus", key_id, &e))?;
+            let status = kms_scan::rotation_status(&self.kms, key_id).await?;
             Ok::<_, KmsCallError>(Some(status.key_rotation_enabled()))
         };
         let policy = async {

@@ -149,13 +149,7 @@ impl KeyRotator {
             )]);
         }
         let tags = kms_scan::tags(&self.kms, key_id).await?;
-        let status = self
-            .kms
-            .get_key_rotation_status()
-            .key_id(key_id)
-            .send()
-            .await
-            .map_err(|e| KmsCallError::new("GetKeyRotationStatus", key_id, &e))?;
+        let status = kms_scan::rotation_status(&self.kms, key_id).await?;
         let mut actions = Vec::new();
         if let Some(action) = plan::automatic(
             key_id,

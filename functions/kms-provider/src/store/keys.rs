@@ -145,13 +145,9 @@ impl KeyStore {
     }
 
     async fn rotation(&self, key_id: &str) -> Result<LiveRotation, ResourceError> {
-        let status = self
-            .kms
-            .get_key_rotation_status()
-            .key_id(key_id)
-            .send()
+        let status = shared::kms_scan::rotation_status(&self.kms, key_id)
             .await
-            .map_err(|e| self.err("GetKeyRotationStatus", key_id, &e))?;
+            .map_err(|e| e.for_resource(self.resource_type))?;
         Ok(LiveRotation {
             enabled: status.key_rotation_enabled(),
             period_days: status.rotation_period_in_days(),
