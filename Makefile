@@ -21,7 +21,7 @@ PEERS_VENV := bench/.venv-peers
 PEERS_STAMP := $(PEERS_VENV)/.installed
 PROWLER_VENV := bench/.venv-prowler
 PROWLER_STAMP := $(PROWLER_VENV)/.installed
-FUNCTIONS := kms-provider monitoring-provider ecs-provider alarm-router key-rotator key-auditor
+FUNCTIONS := kms-provider monitoring-provider ecs-provider alarm-router key-rotator key-auditor drift-detector
 CARGO ?= cargo
 ENV ?= dev
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
@@ -73,7 +73,7 @@ $(BUILD_STAMP): requirements-build.txt
 	rustup target add aarch64-unknown-linux-gnu
 	@touch $@
 
-# FUNCTION=<name> builds one; the default builds all six.
+# FUNCTION=<name> builds one; the default builds all seven.
 build: $(BUILD_STAMP) ## arm64 Lambda bootstraps: target/lambda/<function>/bootstrap (cargo lambda)
 	PATH="$(CURDIR)/$(BUILD_VENV)/bin:$$PATH" $(CARGO) lambda build --release --arm64 $(addprefix -p ,$(or $(FUNCTION),$(FUNCTIONS)))
 	@for f in $(or $(FUNCTION),$(FUNCTIONS)); do ls -l $(TARGET_DIR)/lambda/$$f/bootstrap | awk -v f=$$f '{printf "  %-22s %6.1f MB\n", f, $$5/1048576}'; done
@@ -112,7 +112,7 @@ lint: venv $(CHECKOV_STAMP) $(SAM_STAMP) ## sam validate --lint, cfn-lint (serve
 test-demo: venv build-debug ## The demo's journey in dev and prod, checked by its summary
 	@for env in dev prod; do \
 	  $(DEMO) --env $$env > $(TARGET_DIR)/demo-$$env.log 2>&1 || { cat $(TARGET_DIR)/demo-$$env.log; exit 1; }; \
-	  grep -q '^11 steps: 11 passed, 0 failed' $(TARGET_DIR)/demo-$$env.log || { cat $(TARGET_DIR)/demo-$$env.log; exit 1; }; \
+	  grep -q '^12 steps: 12 passed, 0 failed' $(TARGET_DIR)/demo-$$env.log || { cat $(TARGET_DIR)/demo-$$env.log; exit 1; }; \
 	  echo "demo --env $$env: $$(tail -n 1 $(TARGET_DIR)/demo-$$env.log)"; \
 	done
 

@@ -20,6 +20,8 @@ pub mod plan;
 pub mod problem;
 pub mod profile;
 pub mod props;
+#[cfg(feature = "records")]
+pub mod records;
 pub mod schedule;
 pub mod settings;
 #[cfg(any(test, feature = "test-support"))]

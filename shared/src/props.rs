@@ -11,7 +11,7 @@ pub use crate::problem::{Problem, PropertyError, show};
 use serde_json::{Map, Value};
 
 /// Properties CloudFormation adds itself; accepted on every resource and otherwise ignored.
-const IGNORED: &[&str] = &["ServiceToken", "ServiceTimeout"];
+pub const IGNORED: &[&str] = &["ServiceToken", "ServiceTimeout"];
 
 /// A user tag: `{Key, Value}`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

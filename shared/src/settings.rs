@@ -33,6 +33,14 @@ impl<F: Fn(&str) -> Option<String>> Settings<F> {
         (self.lookup)(name).filter(|v| !v.trim().is_empty())
     }
 
+    /// A variable the function cannot work without.
+    pub fn required_text(&self, name: &'static str) -> Result<String, SettingError> {
+        self.text(name).ok_or_else(|| SettingError {
+            name,
+            problem: "must be set".to_owned(),
+        })
+    }
+
     pub fn bool(&self, name: &'static str, default: bool) -> Result<bool, SettingError> {
         match self.text(name) {
             None => Ok(default),

@@ -197,6 +197,35 @@ async fn the_scheduled_binaries_answer_every_sample_event() {
 }
 
 #[tokio::test]
+async fn the_drift_detector_binary_answers_every_sample_event() {
+    let account = emulator().new_account().await;
+    let records = common::records_table(&account).await;
+    let results = run_samples_in(
+        &account,
+        "drift-detector",
+        &[("RECORDS_TABLE", records.table())],
+    )
+    .await;
+    assert_eq!(results.len(), 3);
+    for (name, completion) in results {
+        let Completion::Response(report) = completion else {
+            panic!("drift-detector {name}: {completion:?}");
+        };
+        assert!(report["drifted"].is_array(), "{name}: {report}");
+        assert_eq!(report["resourcesChecked"], 0, "{name}: {report}");
+    }
+    for (name, completion) in run_samples_in(&account, "drift-detector", &[]).await {
+        let Completion::Error(error) = completion else {
+            panic!("{name} without RECORDS_TABLE: {completion:?}");
+        };
+        assert_eq!(
+            error["errorMessage"], "RECORDS_TABLE must be set",
+            "{error}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_alarm_router_binary_answers_every_sample_event() {
     let account = emulator().new_account().await;
     let sns = aws_sdk_sns::Client::new(&account.config);

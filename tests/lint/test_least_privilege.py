@@ -24,7 +24,18 @@ CLIENTS = {
     "key-auditor": {"kms": "kms", "sns": "sns", "cloudwatch": "cloudwatch", "ssm": "ssm"},
     "alarm-router": {"cloudwatch": "cloudwatch", "sns": "sns", "ecs": "ecs"},
     "monitoring-provider": {"logs": "logs", "cw": "cloudwatch", "sns": "sns", "ssm": "ssm"},
+    "drift-detector": {"sns": "sns", "cloudwatch": "cloudwatch"},
 }
+
+# The drift records (shared/src/records.rs): the protocol's runner writes one after every
+# successful request of a provider that has a table, and drift-detector reads them all.
+RECORDS = os.path.join(ROOT, "shared", "src", "records.rs")
+RECORD_WRITES = {"dynamodb:PutItem", "dynamodb:DeleteItem"}
+RECORD_READS = {"dynamodb:Scan"}
+# drift-detector runs the providers' Update plans without applying them: it is charged with
+# every read those crates make, and may make no write of theirs.
+DRY_RUN_OF = ("kms-provider", "monitoring-provider", "ecs-provider")
+READ_PREFIXES = ("Describe", "Get", "List")
 
 # Granted but not called from the code, each with its reason.
 PLATFORM_ACTIONS = {
@@ -56,6 +67,7 @@ UNCONDITIONED = {
     "cloudwatch:UntagResource": "as DeleteAlarms",
     "sns:DeleteTopic": "not conditioned (docs/architecture.md, 'Ownership': the code's owner check holds)",
     "sns:UntagResource": "as DeleteTopic",
+    "dynamodb:DeleteItem": "the providers' own drift records table; a record is stackhand's, never a user's data",
 }
 
 # Shared modules whose functions make SDK calls on a client the function passes in; a function
@@ -99,6 +111,21 @@ def sources(binary: str) -> list[tuple[str, str]]:
 
 
 def calls_in(binary: str) -> set[str]:
+    """The operations the function's own code makes, those of the shared modules it uses, its
+    drift records, and for drift-detector the providers' reads."""
+    found = own_calls(binary)
+    texts = [text for _, text in sources(binary)]
+    if any("Records::from_env(" in t for t in texts):
+        found |= RECORD_WRITES
+    if any(".all()" in t and "Records" in t for t in texts):
+        found |= RECORD_READS
+    if binary == "drift-detector":
+        for provider in DRY_RUN_OF:
+            found |= {c for c in own_calls(provider) if c.split(":")[1].startswith(READ_PREFIXES)}
+    return found
+
+
+def own_calls(binary: str) -> set[str]:
     clients = CLIENTS[binary]
     found = set()
     texts = [text for _, text in sources(binary)]
@@ -150,7 +177,7 @@ class LeastPrivilege(unittest.TestCase):
             called = calls_in(binary)
             self.assertTrue(called, f"no SDK calls found for {binary}")
             granted = {a for s in statements(role) for a in actions(s)}
-            prefixes = set(CLIENTS[binary].values())
+            prefixes = {c.split(":")[0] for c in called} | set(CLIENTS[binary].values())
             for_services = {a for a in granted if a.split(":")[0] in prefixes}
             extra = for_services - called - set(PLATFORM_ACTIONS)
             missing = called - granted
@@ -217,8 +244,6 @@ TEMPLATES = ["template.yaml"] + sorted(
 )
 
 
-READ_PREFIXES = ("Describe", "Get", "List")
-
 
 class NoDataLoss(unittest.TestCase):
     """Read from the call sites, so a new code path cannot slip past."""
@@ -226,6 +251,16 @@ class NoDataLoss(unittest.TestCase):
     def test_the_key_audit_writes_nothing_but_its_metrics_and_its_report(self) -> None:
         writes = {c for c in calls_in("key-auditor") if not c.split(":")[1].startswith(READ_PREFIXES)}
         self.assertEqual(writes, {"cloudwatch:PutMetricData", "sns:Publish"})
+
+    def test_drift_detection_writes_nothing_but_its_metrics_and_its_report(self) -> None:
+        writes = {c for c in calls_in("drift-detector") if not c.split(":")[1].startswith(READ_PREFIXES)}
+        self.assertEqual(writes, {"cloudwatch:PutMetricData", "sns:Publish", "dynamodb:Scan"})
+
+    def test_the_record_constants_are_the_calls_records_rs_makes(self) -> None:
+        with open(RECORDS, encoding="utf-8") as f:
+            text = f.read()
+        made = {f"dynamodb:{pascal(op)}" for field, op in CALL.findall(text) if field == "client"}
+        self.assertEqual(made, RECORD_WRITES | RECORD_READS)
 
     def test_only_the_kms_provider_can_schedule_a_key_deletion(self) -> None:
         for binary in CLIENTS:

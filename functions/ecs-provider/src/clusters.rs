@@ -8,7 +8,7 @@ use aws_sdk_ecs::types::{
     ClusterServiceConnectDefaultsRequest, ClusterSetting, ClusterSettingName,
     ExecuteCommandConfiguration, ExecuteCommandLogConfiguration, ExecuteCommandLogging, Tag,
 };
-use shared::cfn::{Created, NamedResource, Outcome, Request};
+use shared::cfn::{Created, Drift, NamedResource, Outcome, Request};
 use shared::plan::Plan;
 use shared::{PropertyError, Props, ResourceError};
 use std::collections::BTreeMap;
@@ -373,6 +373,14 @@ impl NamedResource for EcsClusters {
         }
         let now = self.apply(live, new, &plan).await?;
         Ok(outcome(new, &now))
+    }
+
+    async fn drift(
+        &self,
+        live: &LiveCluster,
+        props: &ClusterProps,
+    ) -> Result<Drift, ResourceError> {
+        Ok(Drift::of(&cluster::plan(live, props, Some(props))))
     }
 
     async fn delete(&self, name: &str, _props: &ClusterProps) -> Result<(), ResourceError> {

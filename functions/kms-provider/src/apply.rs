@@ -2,12 +2,12 @@
 //! through `KeyStore`.
 
 use crate::key::KeyProps;
-use crate::key_plan::{self, KeyStep, LiveKey, in_region};
+use crate::key_plan::{self, KeyStep, LiveKey, LiveState, in_region};
 use crate::lifecycle::{KeyOutcome, context, policy_document, wanted_tags};
 use crate::policy::KeyContext;
 use crate::store::KeyStore;
 use shared::ResourceError;
-use shared::cfn::{Request, TAG_PREFIX};
+use shared::cfn::{Claim, Drift, Request, TAG_PREFIX};
 use shared::plan::Plan;
 
 /// Brings a key this request (or set) already made to `new`: read, plan, apply. A change that
@@ -39,6 +39,41 @@ pub async fn bring_in_step(
         )));
     }
     apply(store, request, &live, &plan, new, &ctx).await
+}
+
+/// The dry run of an Update of `key_id` to `props`: the plan against the live key, nothing
+/// applied. A key pending deletion counts as deleted; a key whose owner record names someone
+/// else is read no further.
+pub async fn drift(
+    store: &KeyStore,
+    request: &Request,
+    key_id: &str,
+    props: &KeyProps,
+) -> Result<Drift, ResourceError> {
+    let ctx = context(store, request)?;
+    let mut holder = None;
+    let live = store
+        .read_checked(key_id, |tags| {
+            let claim = Claim::of(tags, request);
+            if claim.is_ours() {
+                return Ok(());
+            }
+            holder = Some(claim.holder());
+            Err(store.refused(format!("key {key_id} is not this stack's")))
+        })
+        .await;
+    if let Some(holder) = holder {
+        return Ok(Drift::Foreign(holder));
+    }
+    match live? {
+        None => Ok(Drift::Deleted),
+        Some(live) if live.state == LiveState::Gone => Ok(Drift::Deleted),
+        Some(live) => {
+            let plan = key_plan::plan(Some(&live), Some(props), props, &ctx)
+                .map_err(|m| store.refused(m))?;
+            Ok(Drift::of(&plan))
+        }
+    }
 }
 
 /// Performs `plan` on `live`. Alias moves are checked against their holder as they happen.

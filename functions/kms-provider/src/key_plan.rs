@@ -10,6 +10,7 @@ use crate::policy::{KeyContext, MAX_POLICY_BYTES};
 use crate::spec::can_rotate;
 use serde_json::Value;
 use shared::cfn::TAG_PREFIX;
+use shared::key_policy::same_policy;
 use shared::plan::{Plan, retag, shown};
 use std::collections::BTreeMap;
 
@@ -188,7 +189,11 @@ pub fn plan(
     }
     let stays_disabled = disabled && !new.enabled;
     let policy = sized_policy(new, ctx)?;
-    if live.policy.as_ref() != Some(&policy) {
+    if !live
+        .policy
+        .as_ref()
+        .is_some_and(|p| same_policy(p, &policy))
+    {
         plan.add(
             "KeyPolicy",
             shown_policy(live.policy.as_ref()),
@@ -360,7 +365,11 @@ fn plan_replicas(
             &new.description,
             KeyStep::ReplicaDescription(region.clone()),
         );
-        if replica.policy.as_ref() != Some(&policy) {
+        if !replica
+            .policy
+            .as_ref()
+            .is_some_and(|p| same_policy(p, &policy))
+        {
             plan.add(
                 "KeyPolicy",
                 shown_policy(replica.policy.as_ref()),

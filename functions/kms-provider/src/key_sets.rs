@@ -5,7 +5,7 @@ use crate::key_set::{self, KeySetProps};
 use crate::lifecycle::{self, KeyOutcome};
 use crate::store::{AliasHolder, KeyStore};
 use crate::{apply, retire};
-use shared::cfn::{CustomResource, Outcome, Request};
+use shared::cfn::{CustomResource, Drift, Outcome, Request};
 use shared::{PropertyError, Props, ResourceError};
 
 pub struct KmsKeySets {
@@ -145,6 +145,27 @@ impl CustomResource for KmsKeySets {
             self.remove_member(request, new, name, old).await?;
         }
         Ok(set_outcome(new, &keys))
+    }
+
+    /// Each member key's drift, named by the key: a member whose alias no longer leads to a
+    /// key this set made is deleted.
+    async fn drift(
+        &self,
+        request: &Request,
+        _physical_id: &str,
+        props: &KeySetProps,
+    ) -> Result<Drift, ResourceError> {
+        let ctx = lifecycle::context(&self.store, request)?;
+        let mut parts = Vec::new();
+        for name in props.key_names() {
+            let member = key_set::member(props, name, &ctx);
+            let drift = match self.member_key(request, props, name).await? {
+                Some(id) => apply::drift(&self.store, request, &id, &member).await?,
+                None => Drift::Deleted,
+            };
+            parts.push((name.to_string(), drift));
+        }
+        Ok(Drift::of_parts(parts))
     }
 
     async fn delete(

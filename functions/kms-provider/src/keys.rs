@@ -7,7 +7,7 @@ use crate::key_plan::{self, KeyStep};
 use crate::lifecycle::{self, KeyOutcome};
 use crate::store::KeyStore;
 use crate::{apply, retire};
-use shared::cfn::{Claim, CustomResource, Outcome, Request};
+use shared::cfn::{Claim, CustomResource, Drift, Outcome, Request};
 use shared::cost::Prices;
 use shared::{PropertyError, Props, ResourceError};
 
@@ -87,6 +87,15 @@ impl CustomResource for KmsKeys {
         apply::apply(&self.store, request, &live, &plan, new, &ctx)
             .await
             .map(|k| key_outcome(&k, new))
+    }
+
+    async fn drift(
+        &self,
+        request: &Request,
+        physical_id: &str,
+        props: &KeyProps,
+    ) -> Result<Drift, ResourceError> {
+        apply::drift(&self.store, request, physical_id, props).await
     }
 
     async fn delete(

@@ -20,12 +20,14 @@ use aws_config::SdkConfig;
 pub use key_sets::KmsKeySets;
 pub use keys::{KmsKeys, is_key_id};
 use shared::ResourceError;
-use shared::cfn::{CustomResource, Outcome, Provider, Request, serve};
+use shared::cfn::{CustomResource, Drift, Outcome, Provider, Request, detect, serve};
+use shared::records::Records;
 use store::KeyStore;
 
 pub struct KmsProvider {
     keys: KmsKeys,
     key_sets: KmsKeySets,
+    records: Option<Records>,
 }
 
 impl KmsProvider {
@@ -38,7 +40,17 @@ impl KmsProvider {
             key_sets: KmsKeySets {
                 store: KeyStore::new(config, key_set::TYPE),
             },
+            records: Records::from_env(config),
         }
+    }
+}
+
+impl KmsProvider {
+    /// Records in `records` what each successful request applied (drift detection), in
+    /// place of the table `RECORDS_TABLE` names.
+    pub fn with_records(mut self, records: Option<Records>) -> Self {
+        self.records = records;
+        self
     }
 }
 
@@ -51,6 +63,18 @@ impl Provider for KmsProvider {
         match request.resource_type.as_str() {
             KmsKeys::RESOURCE_TYPE => serve(&self.keys, request).await,
             KmsKeySets::RESOURCE_TYPE => serve(&self.key_sets, request).await,
+            _ => Err(ResourceError::unsupported::<Self>(request)),
+        }
+    }
+
+    fn records(&self) -> Option<&Records> {
+        self.records.as_ref()
+    }
+
+    async fn drift(&self, request: &Request) -> Result<Drift, ResourceError> {
+        match request.resource_type.as_str() {
+            KmsKeys::RESOURCE_TYPE => detect(&self.keys, request).await,
+            KmsKeySets::RESOURCE_TYPE => detect(&self.key_sets, request).await,
             _ => Err(ResourceError::unsupported::<Self>(request)),
         }
     }

@@ -6,7 +6,8 @@ use crate::alert_topic::{
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::Tag as SnsTag;
 use shared::cfn::{
-    Claim, CustomResource, Outcome, Request, made_by_request, made_lately_by_logical_resource,
+    Claim, CustomResource, Drift, Outcome, Request, made_by_request,
+    made_lately_by_logical_resource,
 };
 use shared::cost::{Billed, Prices};
 use shared::plan::Plan;
@@ -317,6 +318,29 @@ impl CustomResource for AlertTopics {
         }
         self.apply(physical_id, &plan, new).await?;
         Ok(outcome(physical_id, new))
+    }
+
+    async fn drift(
+        &self,
+        request: &Request,
+        physical_id: &str,
+        props: &TopicProps,
+    ) -> Result<Drift, ResourceError> {
+        if !physical_id.starts_with("arn:") {
+            return Ok(Drift::Deleted);
+        }
+        let Some(live) = self.read_checked(physical_id, |_| Ok(())).await? else {
+            return Ok(Drift::Deleted);
+        };
+        let claim = Claim::of(&live.tags, request);
+        if !claim.is_ours() {
+            return Ok(Drift::Foreign(claim.holder()));
+        }
+        Ok(Drift::of(&alert_topic::plan(
+            Some(&live),
+            Some(props),
+            props,
+        )))
     }
 
     /// Only a topic this stack's logical resource made; any other is left in place.

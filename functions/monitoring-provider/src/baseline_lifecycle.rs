@@ -5,26 +5,22 @@
 //! copy's (same Prefix, another logical id) and never a dashboard of the same name made
 //! elsewhere (dashboards are global to the account).
 //!
-//! A little over 400 lines on purpose: Create, Update and Delete of the baseline read as one
-//! story over the same records; the desired set is in baseline.rs, the Update plan in
-//! baseline_plan.rs.
+//! The desired set is in baseline.rs, the Update plan in baseline_plan.rs, and finding and
+//! removing what the baseline owns in baseline_owned.rs.
 
 use crate::baseline::{
-    self, ATTRIBUTES, BaselineProps, Desired, TAG_BASELINE, TYPE, alarm_tags_for, composite_props,
+    self, ATTRIBUTES, BaselineProps, Desired, TYPE, alarm_tags_for, composite_props,
 };
 use crate::baseline_plan::{self, OwnedAlarm, Step};
 use crate::composite::CompositeAlarms;
-use crate::cw::{Alarms, LiveAlarm};
+use crate::cw::Alarms;
 use crate::dashboard::Dashboards;
 use crate::metric_filter::MetricFilters;
-use crate::owners::Kind;
 use shared::cfn::{
-    CustomResource, Outcome, Request, made_by_logical_resource, made_by_request,
-    made_lately_by_logical_resource,
+    CustomResource, Drift, Outcome, Request, made_by_request, made_lately_by_logical_resource,
 };
 use shared::plan::Plan;
 use shared::{PropertyError, Props, ResourceError};
-use std::collections::BTreeMap;
 
 pub struct AlarmBaselines {
     pub alarms: Alarms,
@@ -49,7 +45,10 @@ fn where_from(request: &Request) -> Result<(String, String, String), ResourceErr
     }
 }
 
-fn desired_for(request: &Request, props: &BaselineProps) -> Result<Desired, ResourceError> {
+pub(crate) fn desired_for(
+    request: &Request,
+    props: &BaselineProps,
+) -> Result<Desired, ResourceError> {
     let (partition, region, account) = where_from(request)?;
     Ok(baseline::desired(props, &region, |name| {
         format!("arn:{partition}:cloudwatch:{region}:{account}:alarm:{name}")
@@ -83,52 +82,6 @@ fn outcome(props: &BaselineProps, plan: &Desired) -> Outcome {
 }
 
 impl AlarmBaselines {
-    /// The live alarms this stack's logical resource made as baseline `prefix`, with their
-    /// tags.
-    async fn owned_tagged(
-        &self,
-        request: &Request,
-        prefix: &str,
-    ) -> Result<Vec<(LiveAlarm, BTreeMap<String, String>)>, ResourceError> {
-        let mut owned = Vec::new();
-        for alarm in self.alarms.with_prefix(&format!("{prefix}-")).await? {
-            let tags = self.alarms.tags(&alarm.arn).await?;
-            if tags.get(TAG_BASELINE).map(String::as_str) == Some(prefix)
-                && made_by_logical_resource(&tags, request)
-            {
-                owned.push((alarm, tags));
-            }
-        }
-        Ok(owned)
-    }
-
-    async fn owned(
-        &self,
-        request: &Request,
-        prefix: &str,
-    ) -> Result<Vec<LiveAlarm>, ResourceError> {
-        Ok(self
-            .owned_tagged(request, prefix)
-            .await?
-            .into_iter()
-            .map(|(alarm, _)| alarm)
-            .collect())
-    }
-
-    /// Composites first: they name the metric alarms.
-    async fn remove_alarms<'a>(
-        &self,
-        alarms: impl IntoIterator<Item = &'a LiveAlarm>,
-    ) -> Result<(), ResourceError> {
-        let (composites, metrics): (Vec<&LiveAlarm>, Vec<&LiveAlarm>) =
-            alarms.into_iter().partition(|a| a.composite);
-        for group in [composites, metrics] {
-            let names: Vec<String> = group.iter().map(|a| a.name.clone()).collect();
-            self.alarms.delete(&names).await?;
-        }
-        Ok(())
-    }
-
     async fn apply(
         &self,
         request: &Request,
@@ -139,12 +92,7 @@ impl AlarmBaselines {
         self.check_pace(request, &desired)?;
         // What this resource wrote before the ledger existed, to recognise it after upgrade.
         let old_desired = old.map(|o| desired_for(request, o)).transpose()?;
-        let owned: Vec<OwnedAlarm> = self
-            .owned_tagged(request, &props.prefix)
-            .await?
-            .into_iter()
-            .map(|(live, tags)| OwnedAlarm { live, tags })
-            .collect();
+        let owned = self.owned_alarms(request, &props.prefix).await?;
         let taken: Vec<String> = self
             .alarms
             .find(&desired.alarm_names())
@@ -345,6 +293,23 @@ impl CustomResource for AlarmBaselines {
         self.apply(request, old, new).await
     }
 
+    /// The baseline's alarms as an Update would plan them: each one missing, different or
+    /// no longer wanted is drift; none left at all is a deleted baseline.
+    async fn drift(
+        &self,
+        request: &Request,
+        _physical_id: &str,
+        props: &BaselineProps,
+    ) -> Result<Drift, ResourceError> {
+        let desired = desired_for(request, props)?;
+        let owned = self.owned_alarms(request, &props.prefix).await?;
+        if owned.is_empty() && !desired.alarms.is_empty() {
+            return Ok(Drift::Deleted);
+        }
+        let plan = baseline_plan::plan(props, Some(props.tags.as_slice()), &desired, &owned);
+        Ok(Drift::of(&plan))
+    }
+
     async fn delete(
         &self,
         request: &Request,
@@ -396,55 +361,5 @@ impl CustomResource for AlarmBaselines {
             made_lately_by_logical_resource(tags, cancelled)
         })
         .await
-    }
-}
-
-impl AlarmBaselines {
-    /// Removes the alarms whose tags pass `made` (and then the detectors the plan for `props`
-    /// uses), and the filter and dashboards whose ledger records pass it.
-    async fn remove_made(
-        &self,
-        request: &Request,
-        props: &BaselineProps,
-        made: impl Fn(&BTreeMap<String, String>) -> bool,
-    ) -> Result<(), ResourceError> {
-        let made_alarms: Vec<LiveAlarm> = self
-            .owned_tagged(request, &props.prefix)
-            .await?
-            .into_iter()
-            .filter(|(_, tags)| made(tags))
-            .map(|(alarm, _)| alarm)
-            .collect();
-        let plan = desired_for(request, props)?;
-        if !made_alarms.is_empty() {
-            tracing::info!(
-                prefix = props.prefix,
-                alarms = made_alarms.len(),
-                "removing what an unanswered Create made"
-            );
-            self.remove_alarms(&made_alarms).await?;
-            for spec in &plan.alarms {
-                self.alarms.delete_unused_detector(spec).await?;
-            }
-        }
-        if let Some(filter) = &plan.filter {
-            let ledger = &self.filters.ledger;
-            if made(
-                &ledger
-                    .owner_tags(Kind::MetricFilter, &filter.physical_id)
-                    .await?,
-            ) {
-                self.filters.remove_owned(request, filter).await?;
-            }
-        }
-        for (name, _) in &plan.dashboards {
-            let ledger = &self.dashboards.ledger;
-            if made(&ledger.owner_tags(Kind::Dashboard, name).await?) {
-                self.dashboards
-                    .delete_owned(request, std::slice::from_ref(name))
-                    .await?;
-            }
-        }
-        Ok(())
     }
 }

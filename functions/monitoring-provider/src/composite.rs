@@ -6,7 +6,7 @@ use crate::alarm_spec::{SEVERITIES, is_alarm_name};
 use crate::cw::{Alarms, LiveAlarm, alarm_retag, sdk_tags};
 use crate::metric_alarm::{alarm_tags, outcome};
 use serde_json::Value;
-use shared::cfn::{Created, NamedResource, Outcome, Request};
+use shared::cfn::{Created, Drift, NamedResource, Outcome, Request};
 use shared::cost::Billed;
 use shared::plan::Plan;
 use shared::props::show;
@@ -222,6 +222,26 @@ pub struct CompositeAlarms {
 }
 
 impl CompositeAlarms {
+    /// The Update plan: the definition's changes, then the tags'.
+    async fn plan_with_tags(
+        &self,
+        live: &LiveAlarm,
+        old: Option<&CompositeProps>,
+        new: &CompositeProps,
+    ) -> Result<Plan<Step>, ResourceError> {
+        let live_tags = self.alarms.tags(&live.arn).await?;
+        let mut plan = plan(live, new);
+        let retag = alarm_retag(
+            &live_tags,
+            old.map(|o| o.tags.as_slice()),
+            &new.tags,
+            &new.severity,
+            new.runbook.as_deref(),
+        );
+        plan.add_retag(retag, Step::Retag);
+        Ok(plan)
+    }
+
     /// Every alarm the rule and the suppressor name must exist (moto would accept any name).
     async fn check_references(&self, props: &CompositeProps) -> Result<(), ResourceError> {
         let mut names = referenced_alarms(&props.rule);
@@ -338,16 +358,7 @@ impl NamedResource for CompositeAlarms {
                 ),
             ));
         }
-        let live_tags = self.alarms.tags(&live.arn).await?;
-        let mut plan = plan(live, new);
-        let retag = alarm_retag(
-            &live_tags,
-            old.map(|o| o.tags.as_slice()),
-            &new.tags,
-            &new.severity,
-            new.runbook.as_deref(),
-        );
-        plan.add_retag(retag, Step::Retag);
+        let plan = self.plan_with_tags(live, old, new).await?;
         if !plan.is_empty() {
             tracing::info!(alarm = %live.name, changes = ?plan.properties(), "updating");
         }
@@ -360,6 +371,19 @@ impl NamedResource for CompositeAlarms {
             }
         }
         Ok(outcome(live, COMPOSITE_BILLED))
+    }
+
+    async fn drift(
+        &self,
+        live: &LiveAlarm,
+        props: &CompositeProps,
+    ) -> Result<Drift, ResourceError> {
+        if !live.composite {
+            return Ok(Drift::Foreign("a metric alarm of the same name".to_owned()));
+        }
+        Ok(Drift::of(
+            &self.plan_with_tags(live, Some(props), props).await?,
+        ))
     }
 
     async fn delete(&self, name: &str, _props: &CompositeProps) -> Result<(), ResourceError> {

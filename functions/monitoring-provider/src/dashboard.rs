@@ -6,7 +6,7 @@
 use crate::owners::{Kind, Ledger};
 use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
 use serde_json::Value;
-use shared::cfn::{Created, NamedResource, Outcome, Request};
+use shared::cfn::{Created, Drift, NamedResource, Outcome, Request};
 use shared::cost::{Billed, Prices};
 use shared::plan::Plan;
 use shared::props::show;
@@ -355,6 +355,14 @@ impl NamedResource for Dashboards {
             self.put(&new.name, &new.body).await?;
         }
         Ok(outcome(&new.name, &live.arn))
+    }
+
+    async fn drift(
+        &self,
+        live: &LiveDashboard,
+        props: &DashboardProps,
+    ) -> Result<Drift, ResourceError> {
+        Ok(Drift::of(&plan(live, props)))
     }
 
     async fn delete(&self, name: &str, _props: &DashboardProps) -> Result<(), ResourceError> {

@@ -10,6 +10,7 @@ pub mod alert_topics;
 pub mod baseline;
 pub mod baseline_catalogue;
 pub mod baseline_lifecycle;
+mod baseline_owned;
 pub mod baseline_plan;
 pub mod composite;
 pub mod cw;
@@ -40,7 +41,10 @@ use metric_filter::MetricFilters;
 use owners::Ledger;
 use query_definitions::QueryDefinitions;
 use shared::ResourceError;
-use shared::cfn::{CustomResource, Named, NamedResource, Outcome, Provider, Request, serve};
+use shared::cfn::{
+    CustomResource, Drift, Named, NamedResource, Outcome, Provider, Request, detect, serve,
+};
+use shared::records::Records;
 
 /// CloudWatch's default quota for PutMetricAlarm, PutCompositeAlarm and DeleteAlarms, per
 /// account and Region (CloudWatch service quotas).
@@ -55,6 +59,7 @@ pub struct MonitoringProvider {
     queries: QueryDefinitions,
     topics: AlertTopics,
     baselines: AlarmBaselines,
+    records: Option<Records>,
 }
 
 impl MonitoringProvider {
@@ -123,7 +128,17 @@ impl MonitoringProvider {
                     ledger: ledger.for_type(baseline::TYPE),
                 },
             },
+            records: Records::from_env(config),
         }
+    }
+}
+
+impl MonitoringProvider {
+    /// Records in `records` what each successful request applied (drift detection), in
+    /// place of the table `RECORDS_TABLE` names.
+    pub fn with_records(mut self, records: Option<Records>) -> Self {
+        self.records = records;
+        self
     }
 }
 
@@ -150,6 +165,24 @@ impl Provider for MonitoringProvider {
             QueryDefinitions::RESOURCE_TYPE => serve(&self.queries, request).await,
             AlertTopics::RESOURCE_TYPE => serve(&self.topics, request).await,
             AlarmBaselines::RESOURCE_TYPE => serve(&self.baselines, request).await,
+            _ => Err(ResourceError::unsupported::<Self>(request)),
+        }
+    }
+
+    fn records(&self) -> Option<&Records> {
+        self.records.as_ref()
+    }
+
+    async fn drift(&self, request: &Request) -> Result<Drift, ResourceError> {
+        match request.resource_type.as_str() {
+            LogGroups::RESOURCE_TYPE => detect(&self.log_groups, request).await,
+            MetricAlarms::RESOURCE_TYPE => detect(&self.metric_alarms, request).await,
+            CompositeAlarms::RESOURCE_TYPE => detect(&self.composites, request).await,
+            Dashboards::RESOURCE_TYPE => detect(&self.dashboards, request).await,
+            MetricFilters::RESOURCE_TYPE => detect(&self.filters, request).await,
+            QueryDefinitions::RESOURCE_TYPE => detect(&self.queries, request).await,
+            AlertTopics::RESOURCE_TYPE => detect(&self.topics, request).await,
+            AlarmBaselines::RESOURCE_TYPE => detect(&self.baselines, request).await,
             _ => Err(ResourceError::unsupported::<Self>(request)),
         }
     }

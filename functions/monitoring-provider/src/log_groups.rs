@@ -4,7 +4,7 @@
 use crate::log_group::{self, ATTRIBUTES, LiveGroup, LogGroupProps, Step, TYPE};
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::primitives::{DateTime, DateTimeFormat};
-use shared::cfn::{Created, NamedResource, Outcome, Request, TAG_RETAINED_AT};
+use shared::cfn::{Created, Drift, NamedResource, Outcome, Request, TAG_RETAINED_AT};
 use shared::plan::Plan;
 use shared::{Environment, PropertyError, Props, ResourceError};
 use std::collections::BTreeMap;
@@ -63,6 +63,20 @@ impl LogGroups {
             }
         }
         Ok(())
+    }
+
+    /// The plan against the live group with its tags, which a describe does not return.
+    async fn plan(
+        &self,
+        live: &LiveGroup,
+        new: &LogGroupProps,
+    ) -> Result<(LiveGroup, Plan<Step>), ResourceError> {
+        let live = LiveGroup {
+            tags: self.owner_tags(live).await?,
+            ..live.clone()
+        };
+        let plan = log_group::plan(&live, new);
+        Ok((live, plan))
     }
 
     fn outcome(name: &str, live: &LiveGroup) -> Outcome {
@@ -257,16 +271,16 @@ impl NamedResource for LogGroups {
         _old: Option<&LogGroupProps>,
         new: &LogGroupProps,
     ) -> Result<Outcome, ResourceError> {
-        let live = LiveGroup {
-            tags: self.owner_tags(live).await?,
-            ..live.clone()
-        };
-        let plan = log_group::plan(&live, new);
+        let (live, plan) = self.plan(live, new).await?;
         if !plan.is_empty() {
             tracing::info!(log_group = %new.log_group_name, changes = ?plan.properties(), "updating");
         }
         self.apply(&live, new, &plan).await?;
         Ok(Self::outcome(&new.log_group_name, &live))
+    }
+
+    async fn drift(&self, live: &LiveGroup, props: &LogGroupProps) -> Result<Drift, ResourceError> {
+        Ok(Drift::of(&self.plan(live, props).await?.1))
     }
 
     async fn delete(&self, name: &str, props: &LogGroupProps) -> Result<(), ResourceError> {

@@ -3,7 +3,7 @@
 
 use crate::alarm_spec::{self, AlarmSpec};
 use crate::cw::{Alarms, LiveAlarm, alarm_retag};
-use shared::cfn::{Created, NamedResource, Outcome, Request};
+use shared::cfn::{Created, Drift, NamedResource, Outcome, Request};
 use shared::cost::{Billed, Prices};
 use shared::plan::Plan;
 use shared::{Environment, PropertyError, Props, ResourceError, Tag};
@@ -85,6 +85,19 @@ pub struct MetricAlarms {
     pub alarms: Alarms,
 }
 
+impl MetricAlarms {
+    /// The Update plan against the live alarm and its tags.
+    async fn plan(
+        &self,
+        live: &LiveAlarm,
+        old: Option<&MetricAlarmProps>,
+        new: &MetricAlarmProps,
+    ) -> Result<Plan<Step>, ResourceError> {
+        let live_tags = self.alarms.tags(&live.arn).await?;
+        Ok(plan_with_tags(live, &live_tags, old, new))
+    }
+}
+
 impl NamedResource for MetricAlarms {
     const RESOURCE_TYPE: &'static str = TYPE;
     const NAME_PROPERTY: &'static str = "AlarmName";
@@ -159,8 +172,7 @@ impl NamedResource for MetricAlarms {
                 ),
             ));
         }
-        let live_tags = self.alarms.tags(&live.arn).await?;
-        let plan = plan_with_tags(live, &live_tags, old, new);
+        let plan = self.plan(live, old, new).await?;
         if !plan.is_empty() {
             tracing::info!(alarm = %live.name, changes = ?plan.properties(), "updating");
         }
@@ -177,6 +189,19 @@ impl NamedResource for MetricAlarms {
             self.alarms.delete_unused_detector(&old.spec).await?;
         }
         Ok(outcome(live, new.spec.billed()))
+    }
+
+    async fn drift(
+        &self,
+        live: &LiveAlarm,
+        props: &MetricAlarmProps,
+    ) -> Result<Drift, ResourceError> {
+        if live.composite {
+            return Ok(Drift::Foreign(
+                "a composite alarm of the same name".to_owned(),
+            ));
+        }
+        Ok(Drift::of(&self.plan(live, Some(props), props).await?))
     }
 
     async fn delete(&self, name: &str, props: &MetricAlarmProps) -> Result<(), ResourceError> {

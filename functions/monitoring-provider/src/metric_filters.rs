@@ -3,7 +3,7 @@
 
 use crate::metric_filter::{self, ATTRIBUTES, FilterProps, LiveFilter, Step, TYPE};
 use crate::owners::{Kind, Ledger};
-use shared::cfn::{Created, NamedResource, Outcome, Request};
+use shared::cfn::{Created, Drift, NamedResource, Outcome, Request};
 use shared::{PropertyError, Props, ResourceError};
 use std::collections::BTreeMap;
 
@@ -266,6 +266,10 @@ impl NamedResource for MetricFilters {
             self.put(new).await?;
         }
         Ok(Self::outcome(new))
+    }
+
+    async fn drift(&self, live: &LiveFilter, props: &FilterProps) -> Result<Drift, ResourceError> {
+        Ok(Drift::of(&metric_filter::plan(live, props)))
     }
 
     async fn delete(&self, physical_id: &str, _props: &FilterProps) -> Result<(), ResourceError> {

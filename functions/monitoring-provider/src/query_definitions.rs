@@ -5,7 +5,7 @@
 use crate::owners::{Kind, Ledger};
 use crate::query_definition::{self, ATTRIBUTES, LiveQuery, QueryProps, Step, TYPE};
 use aws_sdk_cloudwatchlogs::Client;
-use shared::cfn::{Claim, CustomResource, Outcome, Request};
+use shared::cfn::{Claim, CustomResource, Drift, Outcome, Request};
 use shared::{PropertyError, Props, ResourceError};
 
 pub struct QueryDefinitions {
@@ -135,6 +135,20 @@ impl CustomResource for QueryDefinitions {
     /// logical resource (or it is unrecorded and exactly what the old properties wrote: made
     /// before the ledger); a definition deleted outside CloudFormation is made again, with a
     /// new id.
+    /// The id is AWS's, made by this resource's Create, so whatever carries it is this
+    /// resource's own.
+    async fn drift(
+        &self,
+        _request: &Request,
+        physical_id: &str,
+        props: &QueryProps,
+    ) -> Result<Drift, ResourceError> {
+        match self.by_id(&[props.name.as_str()], physical_id).await? {
+            Some(live) => Ok(Drift::of(&query_definition::plan(Some(&live), props))),
+            None => Ok(Drift::Deleted),
+        }
+    }
+
     async fn update(
         &self,
         request: &Request,

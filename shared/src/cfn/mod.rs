@@ -4,6 +4,7 @@
 //! between them. [`run`] does everything else: decoding, the deadline, panics, the response
 //! size limit and the PUT to the ResponseURL.
 
+mod drift;
 mod event;
 mod named;
 mod owner;
@@ -11,6 +12,7 @@ mod response;
 pub(crate) mod runner;
 mod sender;
 
+pub use drift::{DRY_RUN_REQUEST_ID, Drift, Drifted, detect};
 pub use event::{Request, RequestType, redact_url};
 pub use named::{
     Created, Named, NamedResource, made_by_logical_resource, made_by_request,
@@ -131,6 +133,18 @@ pub trait CustomResource: Sync {
         let _ = (cancelled, props);
         async { Ok(()) }
     }
+
+    /// The dry run of an Update to `props` (the last applied properties): the type's plan
+    /// against the live resource, nothing applied. `request` is a [`Request::dry_run`].
+    fn drift(
+        &self,
+        request: &Request,
+        physical_id: &str,
+        props: &Self::Properties,
+    ) -> impl Future<Output = Result<Drift, ResourceError>> + Send {
+        let _ = (request, physical_id, props);
+        async { Ok(Drift::Unchecked) }
+    }
 }
 
 /// How long before the deadline guard the last sweep for a cancelled Create starts.
@@ -204,6 +218,21 @@ pub trait Provider: Sync {
         &self,
         request: &Request,
     ) -> impl Future<Output = Result<Outcome, ResourceError>> + Send;
+
+    /// Where the runner records what each successful Create and Update applied (drift).
+    #[cfg(feature = "records")]
+    fn records(&self) -> Option<&crate::records::Records> {
+        None
+    }
+
+    /// Routes a dry run ([`Request::dry_run`]) to the resource's [`CustomResource::drift`].
+    fn drift(
+        &self,
+        request: &Request,
+    ) -> impl Future<Output = Result<Drift, ResourceError>> + Send {
+        let _ = request;
+        async { Ok(Drift::Unchecked) }
+    }
 }
 
 /// Decodes a property object completely: typed fields, then the unknown-property check.

@@ -12,7 +12,9 @@
 //! - An Update of a resource deleted outside CloudFormation recreates it.
 
 use super::owner::{CANCELLED_CREATE_WINDOW, Claim};
-use super::{CustomResource, Outcome, Request, TAG_LOGICAL_ID, TAG_REQUEST_ID, TAG_STACK_ID};
+use super::{
+    CustomResource, Drift, Outcome, Request, TAG_LOGICAL_ID, TAG_REQUEST_ID, TAG_STACK_ID,
+};
 use crate::Environment;
 use crate::error::ResourceError;
 use crate::props::{PropertyError, Props};
@@ -110,6 +112,17 @@ pub trait NamedResource: Sync {
         name: &str,
         props: &Self::Properties,
     ) -> impl Future<Output = Result<(), ResourceError>> + Send;
+
+    /// What [`NamedResource::reconcile`] would change on `live` for `props`, from the same
+    /// plan, with nothing applied.
+    fn drift(
+        &self,
+        live: &Self::Live,
+        props: &Self::Properties,
+    ) -> impl Future<Output = Result<Drift, ResourceError>> + Send {
+        let _ = (live, props);
+        async { Ok(Drift::Unchecked) }
+    }
 }
 
 /// Serves a [`NamedResource`] through the protocol: `Provider::handle` routes to
@@ -246,6 +259,24 @@ impl<T: NamedResource> CustomResource for Named<T> {
     ) -> Result<(), ResourceError> {
         self.remove_made(failed, props, |tags| made_by_request(tags, failed))
             .await
+    }
+
+    /// As an Update would see it: gone, someone else's, or the plan's changes against the
+    /// properties held to the environment the resource was made for.
+    async fn drift(
+        &self,
+        request: &Request,
+        physical_id: &str,
+        props: &T::Properties,
+    ) -> Result<Drift, ResourceError> {
+        let Some(live) = self.0.describe(physical_id).await? else {
+            return Ok(Drift::Deleted);
+        };
+        let claim = Claim::of(&self.0.owner_tags(&live).await?, request);
+        if !claim.is_ours() && (T::TAGGABLE || claim != Claim::Unrecorded) {
+            return Ok(Drift::Foreign(claim.holder()));
+        }
+        self.0.drift(&live, &Self::held(&claim, props)).await
     }
 
     /// Any id, for a type whose resources cannot be tagged: a sweep could not tell what a

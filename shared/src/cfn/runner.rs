@@ -99,10 +99,13 @@ where
     let (request_type, result) = match event::decode(payload) {
         Ok(mut request) => {
             request.guard_at = Some(guard_at);
-            (
-                Some(request.request_type),
-                work(provider, &request, guard_at).await,
-            )
+            let result = work(provider, &request, guard_at).await;
+            #[cfg(feature = "records")]
+            if let (Ok(provider), Ok(outcome)) = (provider, &result) {
+                // Boxed: the SDK's nested futures would otherwise overflow the layout depth limit.
+                Box::pin(record(provider, &request, outcome, guard_at)).await;
+            }
+            (Some(request.request_type), result)
         }
         Err(reason) => (None, Err(reason)),
     };
@@ -126,6 +129,45 @@ where
             tracing::error!(error = %err, "response not delivered");
             Err(InvocationError::ResponseNotDelivered(err))
         }
+    }
+}
+
+/// Records what a successful request applied, for drift detection (`crate::records`). A
+/// record that cannot be written is logged, never answered: the resource itself is in place.
+#[cfg(feature = "records")]
+async fn record<P: Provider>(
+    provider: &P,
+    request: &Request,
+    outcome: &Outcome,
+    guard_at: Instant,
+) {
+    let Some(records) = provider.records() else {
+        return;
+    };
+    let id = outcome.physical_resource_id.as_str();
+    if id.starts_with(FAILED_CREATE_PREFIX) {
+        return;
+    }
+    let written = match request.request_type {
+        RequestType::Create | RequestType::Update => {
+            let now = aws_smithy_types::DateTime::from(SystemTime::now())
+                .fmt(aws_smithy_types::date_time::Format::DateTime)
+                .unwrap_or_default();
+            let record = crate::records::Record::of(request, id, now);
+            tokio::time::timeout_at(guard_at, records.put(&record)).await
+        }
+        RequestType::Delete => {
+            let removed = records.remove(&request.stack_id, &request.logical_resource_id, id);
+            tokio::time::timeout_at(guard_at, removed).await
+        }
+    };
+    match written {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::warn!(error = %err, "the drift record was not written"),
+        Err(_) => tracing::warn!(
+            table = records.table(),
+            "the drift record was not written before the deadline guard"
+        ),
     }
 }
 

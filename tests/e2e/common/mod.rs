@@ -179,3 +179,33 @@ pub async fn alarm_names(account: &Account) -> BTreeSet<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// The drift records table as template.yaml makes it, in `account`.
+pub async fn records_table(account: &Account) -> shared::records::Records {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    const TABLE: &str = "stackhand-drift-records";
+    aws_sdk_dynamodb::Client::new(&account.config)
+        .create_table()
+        .table_name(TABLE)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(shared::records::KEY)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(shared::records::KEY)
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .send()
+        .await
+        .expect("records table");
+    shared::records::Records::new(shared::records::Client::new(&account.config), TABLE)
+}
