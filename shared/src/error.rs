@@ -122,6 +122,11 @@ pub enum InvocationError {
     NotCustomResourceEvent(String),
     #[error("the response could not be delivered to CloudFormation: {0}")]
     ResponseNotDelivered(String),
+    /// A drift repair that may not be made (`shared::cfn::repairable`, or no record).
+    #[error("drift repair refused: {0}")]
+    RepairRefused(String),
+    #[error("drift repair failed: {0}")]
+    RepairFailed(String),
 }
 
 impl From<InvocationError> for Diagnostic {
@@ -129,6 +134,8 @@ impl From<InvocationError> for Diagnostic {
         let error_type = match err {
             InvocationError::NotCustomResourceEvent(_) => "Stackhand.NotCustomResourceEvent",
             InvocationError::ResponseNotDelivered(_) => "Stackhand.ResponseNotDelivered",
+            InvocationError::RepairRefused(_) => "Stackhand.RepairRefused",
+            InvocationError::RepairFailed(_) => "Stackhand.RepairFailed",
         };
         Diagnostic {
             error_type: error_type.to_owned(),

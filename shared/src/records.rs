@@ -50,6 +50,14 @@ impl Record {
         }
     }
 
+    /// The recorded `Environment`, when it names one.
+    pub fn environment(&self) -> Option<crate::Environment> {
+        self.properties
+            .get("Environment")
+            .and_then(Value::as_str)
+            .and_then(crate::Environment::parse)
+    }
+
     pub fn key(&self) -> String {
         key(&self.stack_id, &self.logical_id)
     }
@@ -155,6 +163,33 @@ impl Records {
             .await
             .map_err(|err| self.failed("PutItem", &err))?;
         Ok(())
+    }
+
+    /// The record of `stack_id`/`logical_id`, if there is one.
+    pub async fn get(
+        &self,
+        stack_id: &str,
+        logical_id: &str,
+    ) -> Result<Option<Record>, RecordError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY, AttributeValue::S(key(stack_id, logical_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| self.failed("GetItem", &err))?;
+        match answer.item {
+            None => Ok(None),
+            Some(item) => Record::from_item(&item)
+                .map(Some)
+                .map_err(|detail| RecordError {
+                    table: self.table.clone(),
+                    operation: "GetItem",
+                    detail,
+                }),
+        }
     }
 
     /// Removes the record of `stack_id`/`logical_id` if it is still for `physical_id`: the

@@ -4,7 +4,7 @@
 Deploys template.yaml (the platform), then security -> monitoring -> compute for ENV, printing the
 stack events as `sam deploy` does; a stack with a bad property fails and rolls back; an alarm goes
 off and its notification arrives; key-rotator and key-auditor run; drift-detector finds a change
-made by hand; the stacks move to the next
+made by hand and has it put back; the stacks move to the next
 environment; everything is deleted in reverse order and what is kept on purpose is listed. Ends
 with a summary; exits non-zero if any step failed.
 """
@@ -162,24 +162,32 @@ class Demo:
         return True, f"rotator acted on {acted} key{'' if acted == 1 else 's'}; auditor scanned {audit.get('keysScanned')}"
 
     def drift(self) -> tuple[bool, str]:
-        """Every custom resource is in step; one changed by hand is named with both values."""
-        clean = self.invoke("drift-detector", {})
+        """Every custom resource is in step; one changed by hand is named with both values and,
+        the platform being deployed with RepairDrift, put back by its provider."""
+        clean = self.invoke("drift-detector", {"dryRun": True})
         for drift in clean.get("drifted", []):
             print(f"    FALSE DRIFT: {drift['stack']} {drift['logicalId']}: {drift['differences']}")
         logs = self.account.client("logs")
         group = logs.describe_log_groups(logGroupNamePrefix="/platform/")["logGroups"][0]["logGroupName"]
+        kept = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0].get("retentionInDays")
         logs.put_retention_policy(logGroupName=group, retentionInDays=1)
-        print(f"    by hand: {group} retention -> 1 day")
+        print(f"    by hand: {group} retention {kept} -> 1 day")
         report = self.invoke("drift-detector", {})
         for drift in report.get("drifted", []):
             for d in drift["differences"]:
                 print(f"    [{drift['status']}] {drift['stack']} {drift['logicalId']} ({drift['resourceType']}): "
                       f"{d['property']} live {d['live'][:60]} / stack {d['desired'][:60]}")
+        for repair in report.get("repairs", []):
+            print(f"    {'repaired' if repair['repaired'] else 'NOT repaired'}: {repair['stack']} {repair['logicalId']} "
+                  f"{repair.get('reason', '')}")
         found = [d for d in report.get("drifted", []) if d["physicalId"] == group
                  and any(x["property"] == "RetentionInDays" and x["live"] == "1" for x in d["differences"])]
-        ok = not clean.get("drifted") and not clean.get("errors") and len(report.get("drifted", [])) == 1 and found
-        return bool(ok), (f"{clean.get('resourcesChecked')} resources in step; the retention changed by hand "
-                          f"is the one drift found" if ok else f"unexpected: {clean} / {report}")
+        now = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0].get("retentionInDays")
+        after = self.invoke("drift-detector", {"dryRun": True})
+        ok = (not clean.get("drifted") and not clean.get("errors") and len(report.get("drifted", [])) == 1 and found
+              and [r["repaired"] for r in report.get("repairs", [])] == [True] and now == kept and not after.get("drifted"))
+        return bool(ok), (f"{clean.get('resourcesChecked')} resources in step; the retention changed by hand was "
+                          f"found and put back ({now} days)" if ok else f"unexpected: {clean} / {report} / {after}")
 
     def update(self, target: str) -> tuple[bool, str]:
         changed = []
@@ -261,14 +269,14 @@ def main(argv: list[str]) -> int:
     demo = Demo(args.env, args.binaries)
     report = Report()
     try:
-        report.step(f"Deploy template.yaml as {demo.platform}", lambda: demo.deploy(demo.platform, ROOT / "template.yaml", {"Environment": args.env}, "CREATE_COMPLETE"))
+        report.step(f"Deploy template.yaml as {demo.platform}", lambda: demo.deploy(demo.platform, ROOT / "template.yaml", {"Environment": args.env, "RepairDrift": "true"}, "CREATE_COMPLETE"))
         for layer in LAYERS:
             report.step(f"Deploy stacks/{layer}.yaml", lambda layer=layer: demo.deploy(layer, ROOT / f"stacks/{layer}.yaml", demo.params(args.env)[layer], "CREATE_COMPLETE"))
         report.step("What this environment costs every month, layer by layer", demo.cost)
         report.step("A team's stack with a bad property (EvaluationPeriods: 0)", demo.bad_stack)
         report.step("An alarm goes off; alarm-router routes it to SNS", demo.alarm)
         report.step("key-rotator (dry run, then for real) and key-auditor", demo.keys)
-        report.step("drift-detector: in step, then a retention changed by hand", demo.drift)
+        report.step("drift-detector: in step; a retention changed by hand is found and repaired", demo.drift)
         report.step(f"Update the three stacks to {NEXT[args.env]}", lambda: demo.update(NEXT[args.env]))
         report.step("Delete in reverse order: compute, monitoring, security, the platform", demo.teardown)
         report.step("No function logged a ResponseURL signature or a credential", lambda: leaks(demo))

@@ -43,6 +43,7 @@ impl Platform {
             report_topic_arn: None,
             namespace: "Stackhand/Drift".to_owned(),
             concurrency: 4,
+            repair: None,
         };
         Platform {
             events: CfnEvents::new(account.stack_id("platform"), listener.clone()),
@@ -567,6 +568,7 @@ async fn a_scheduled_run_publishes_the_drift_and_puts_drifted_resources_by_type(
             report_topic_arn: Some(topic),
             namespace: "Stackhand/Drift".to_owned(),
             concurrency: 2,
+            repair: None,
         },
     );
 
@@ -630,4 +632,123 @@ async fn a_scheduled_run_publishes_the_drift_and_puts_drifted_resources_by_type(
         refused.to_string(),
         "drift-detector takes no keyIds: it checks every recorded resource"
     );
+}
+
+/// The repair event drift-detector sends a provider: the record's key, nothing else.
+fn repair_event(platform: &Platform, logical_id: &str) -> Value {
+    json!({"stackhandRepair": {"stackId": platform.events.stack_id, "logicalResourceId": logical_id}})
+}
+
+#[tokio::test]
+async fn a_repair_puts_back_what_the_stack_applied_and_refuses_what_it_may_not() {
+    let platform = Platform::new().await;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&platform.account.config);
+    let kms = aws_sdk_kms::Client::new(&platform.account.config);
+    let key_arn = kms
+        .create_key()
+        .send()
+        .await
+        .expect("key")
+        .key_metadata
+        .expect("metadata")
+        .arn
+        .expect("arn");
+    for (logical_id, props) in [
+        (
+            "Shortened",
+            json!({"Environment": "dev", "LogGroupName": "/repair/shortened"}),
+        ),
+        (
+            "GoneDev",
+            json!({"Environment": "dev", "LogGroupName": "/repair/gone-dev"}),
+        ),
+        (
+            "GoneProd",
+            json!({"Environment": "prod", "LogGroupName": "/repair/gone-prod", "KmsKeyArn": key_arn}),
+        ),
+    ] {
+        platform.create("Custom::LogGroup", logical_id, props).await;
+    }
+    logs.put_retention_policy()
+        .log_group_name("/repair/shortened")
+        .retention_in_days(1)
+        .send()
+        .await
+        .expect("shorten");
+    for gone in ["/repair/gone-dev", "/repair/gone-prod"] {
+        logs.delete_log_group()
+            .log_group_name(gone)
+            .send()
+            .await
+            .expect("delete");
+    }
+    let repair = |logical_id: &str| {
+        invoke_in_process(
+            &platform.monitoring,
+            repair_event(&platform, logical_id),
+            TIMEOUT,
+        )
+    };
+    let retention = |name: &'static str| {
+        let logs = logs.clone();
+        async move {
+            logs.describe_log_groups()
+                .log_group_name_prefix(name)
+                .send()
+                .await
+                .expect("describe")
+                .log_groups()
+                .first()
+                .map(|g| g.retention_in_days())
+        }
+    };
+
+    let answer = repair("Shortened").await.expect("repaired");
+    assert_eq!(answer["repaired"], true, "{answer}");
+    assert_eq!(answer["status"], "MODIFIED");
+    assert_eq!(retention("/repair/shortened").await, Some(Some(7)));
+    let again = repair("Shortened").await.expect("in sync");
+    assert_eq!(
+        (again["repaired"].as_bool(), again["status"].as_str()),
+        (Some(false), Some("IN_SYNC"))
+    );
+
+    let answer = repair("GoneDev").await.expect("made again in dev");
+    assert_eq!(answer["status"], "DELETED", "{answer}");
+    assert_eq!(retention("/repair/gone-dev").await, Some(Some(7)));
+
+    let refused = repair("GoneProd").await.expect_err("never in prod");
+    assert!(
+        refused
+            .to_string()
+            .contains("a repair never recreates a uat or prod resource"),
+        "{refused}"
+    );
+    assert_eq!(retention("/repair/gone-prod").await, None);
+
+    let unknown = repair("NeverMade").await.expect_err("no record");
+    assert!(
+        unknown
+            .to_string()
+            .contains("no drift record for NeverMade"),
+        "{unknown}"
+    );
+    let key_id = platform
+        .create(
+            "Custom::KmsKey",
+            "Key",
+            json!({"Environment": "dev", "Aliases": ["repair"]}),
+        )
+        .await;
+    let wrong = repair("Key").await.expect_err("not this provider's type");
+    assert!(wrong.to_string().contains("not Custom::KmsKey"), "{wrong}");
+    assert!(!key_id.is_empty());
+
+    let report = platform.detect().await;
+    let drifted: Vec<&str> = report
+        .drifted
+        .iter()
+        .map(|d| d.logical_id.as_str())
+        .collect();
+    assert_eq!(drifted, ["GoneProd"], "only what a repair may not touch");
 }

@@ -24,14 +24,17 @@ CLIENTS = {
     "key-auditor": {"kms": "kms", "sns": "sns", "cloudwatch": "cloudwatch", "ssm": "ssm"},
     "alarm-router": {"cloudwatch": "cloudwatch", "sns": "sns", "ecs": "ecs"},
     "monitoring-provider": {"logs": "logs", "cw": "cloudwatch", "sns": "sns", "ssm": "ssm"},
-    "drift-detector": {"sns": "sns", "cloudwatch": "cloudwatch"},
+    "drift-detector": {"sns": "sns", "cloudwatch": "cloudwatch", "lambda": "lambda"},
 }
 
 # The drift records (shared/src/records.rs): the protocol's runner writes one after every
 # successful request of a provider that has a table, and drift-detector reads them all.
 RECORDS = os.path.join(ROOT, "shared", "src", "records.rs")
-RECORD_WRITES = {"dynamodb:PutItem", "dynamodb:DeleteItem"}
+# A provider also reads one record back: the one a repair puts back.
+RECORD_WRITES = {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem"}
 RECORD_READS = {"dynamodb:Scan"}
+# SDK operations whose IAM action has another name.
+ACTION_OF = {"lambda:Invoke": "lambda:InvokeFunction"}
 # drift-detector runs the providers' Update plans without applying them: it is charged with
 # every read those crates make, and may make no write of theirs.
 DRY_RUN_OF = ("kms-provider", "monitoring-provider", "ecs-provider")
@@ -134,14 +137,19 @@ def own_calls(binary: str) -> set[str]:
     for text in texts:
         for field, operation in CALL.findall(text):
             if field in clients and operation not in NOT_OPERATIONS:
-                found.add(f"{clients[field]}:{pascal(operation)}")
+                call = f"{clients[field]}:{pascal(operation)}"
+                found.add(ACTION_OF.get(call, call))
     return found
 
 
 def statements(role: dict) -> list[dict]:
+    """The role's statements; one under `Fn::If` counts as granted (its condition's true side)."""
     out = []
     for policy in role["Properties"].get("Policies", []):
-        out.extend(policy["PolicyDocument"]["Statement"])
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if "Fn::If" in statement:
+                statement = statement["Fn::If"][1]
+            out.append(statement)
     return out
 
 
@@ -254,7 +262,17 @@ class NoDataLoss(unittest.TestCase):
 
     def test_drift_detection_writes_nothing_but_its_metrics_and_its_report(self) -> None:
         writes = {c for c in calls_in("drift-detector") if not c.split(":")[1].startswith(READ_PREFIXES)}
-        self.assertEqual(writes, {"cloudwatch:PutMetricData", "sns:Publish", "dynamodb:Scan"})
+        self.assertEqual(
+            writes, {"cloudwatch:PutMetricData", "sns:Publish", "dynamodb:Scan", "lambda:InvokeFunction"}
+        )
+
+    def test_drift_repairs_are_granted_only_with_repair_drift(self) -> None:
+        role = load("template.yaml")["Resources"]["DriftDetectorRole"]
+        for policy in role["Properties"]["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if "lambda:InvokeFunction" in str(statement):
+                    self.assertEqual(statement["Fn::If"][0], "RepairsDrift", statement)
+                    self.assertEqual(statement["Fn::If"][2], {"Ref": "AWS::NoValue"})
 
     def test_the_record_constants_are_the_calls_records_rs_makes(self) -> None:
         with open(RECORDS, encoding="utf-8") as f:

@@ -2,8 +2,10 @@
 //! provider last applied, `shared::records`), asks the resource's own type for the dry run of an
 //! Update to those properties, and reports each difference: stack, logical id, type, property,
 //! desired and live value. It returns the report, publishes a summary to REPORT_TOPIC_ARN when
-//! something drifted, and puts `DriftedResources` by type. It changes nothing.
+//! something drifted, and puts `DriftedResources` by type. It changes nothing itself; with
+//! `REPAIR=true` it asks the provider functions to put back what the rules allow (`repair.rs`).
 
+pub mod repair;
 pub mod report;
 
 use aws_config::SdkConfig;
@@ -19,6 +21,8 @@ use shared::records::{Record, Records};
 use shared::settings::{SettingError, Settings};
 use std::sync::Arc;
 
+use repair::{ProviderFunctions, RepairOutcome, Repairer};
+
 pub const DEFAULT_NAMESPACE: &str = "Stackhand/Drift";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +32,8 @@ pub struct DriftSettings {
     pub namespace: String,
     /// Resources checked side by side.
     pub concurrency: usize,
+    /// Put drifted resources back through their providers (`REPAIR`); the functions to ask.
+    pub repair: Option<ProviderFunctions>,
 }
 
 impl DriftSettings {
@@ -40,6 +46,14 @@ impl DriftSettings {
                 .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
             // The range fits a usize.
             concurrency: env.int("CONCURRENCY", 8, 1..=32)? as usize,
+            repair: match env.bool("REPAIR", false)? {
+                false => None,
+                true => Some(ProviderFunctions {
+                    kms: env.required_text("KMS_PROVIDER_FUNCTION")?,
+                    monitoring: env.required_text("MONITORING_PROVIDER_FUNCTION")?,
+                    ecs: env.required_text("ECS_PROVIDER_FUNCTION")?,
+                }),
+            },
         })
     }
 }
@@ -99,6 +113,7 @@ pub struct DriftDetector {
     providers: Arc<Providers>,
     sns: aws_sdk_sns::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
+    repairer: Option<Repairer>,
     settings: Arc<DriftSettings>,
 }
 
@@ -116,6 +131,10 @@ impl DriftDetector {
             }),
             sns: aws_sdk_sns::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            repairer: settings
+                .repair
+                .clone()
+                .map(|functions| Repairer::new(aws_sdk_lambda::Client::new(config), functions)),
             settings: Arc::new(settings),
         }
     }
@@ -131,11 +150,16 @@ impl DriftDetector {
         if run.key_ids.is_some() {
             return Err(DriftError::Option("keyIds"));
         }
-        let report = self.detect().await?;
+        let mut report = self.detect().await?;
+        // `{"dryRun": true}` checks without repairing, whatever REPAIR says.
+        if let Some(repairer) = self.repairer.as_ref().filter(|_| run.dry_run != Some(true)) {
+            report.repairs = self.repair(repairer, &report).await;
+        }
         tracing::info!(
             checked = report.resources_checked,
             drifted = report.drifted.len(),
             errors = report.errors.len(),
+            repaired = report.repairs.iter().filter(|r| r.repaired).count(),
             "drift check done"
         );
         let summary = report.subject();
@@ -182,6 +206,25 @@ impl DriftDetector {
             report.add(record, outcome.clone());
         }
         Ok(report)
+    }
+
+    /// Each drifted resource the rules allow, one after another (repairs are few, and each
+    /// provider paces its own calls).
+    async fn repair(&self, repairer: &Repairer, report: &Report) -> Vec<RepairOutcome> {
+        let mut outcomes = Vec::new();
+        for (record, drift) in &report.repair_candidates {
+            let allowed =
+                shared::cfn::repairable(&record.resource_type, record.environment(), drift);
+            let result = match allowed {
+                Ok(()) => repairer.repair(record).await,
+                Err(why) => Err(why),
+            };
+            if let Err(why) = &result {
+                tracing::warn!(logical_id = %record.logical_id, why, "not repaired");
+            }
+            outcomes.push(RepairOutcome::new(record, result));
+        }
+        outcomes
     }
 
     async fn put_metrics(&self, report: &Report) -> Result<(), String> {

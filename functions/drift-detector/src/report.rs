@@ -1,6 +1,7 @@
 //! The detector's result: each recorded resource that is not in step, counted by type, and
 //! the ones that could not be checked; with the SNS summary and the metrics made from it.
 
+use crate::repair::RepairOutcome;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use serde::Serialize;
 use shared::cfn::{Drift, Drifted};
@@ -47,7 +48,7 @@ pub struct TypeCount {
     pub drifted: usize,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     pub table: String,
@@ -60,6 +61,11 @@ pub struct Report {
     pub not_checked: Vec<String>,
     /// Items in the table that are not records (named by key, with why).
     pub unreadable_records: Vec<String>,
+    /// With `REPAIR=true`: each drifted resource, put back or why not.
+    pub repairs: Vec<RepairOutcome>,
+    /// The drifted records with their drift, for the repair that may follow.
+    #[serde(skip)]
+    pub repair_candidates: Vec<(Record, Drift)>,
 }
 
 impl Report {
@@ -97,6 +103,7 @@ impl Report {
             .entry(record.resource_type.clone())
             .or_default();
         count.checked += 1;
+        let candidate = drift.clone();
         let differences = match drift {
             Drift::InStep => {
                 self.in_sync += 1;
@@ -116,6 +123,7 @@ impl Report {
             Drift::Unchecked => Vec::new(),
         };
         count.drifted += 1;
+        self.repair_candidates.push((record.clone(), candidate));
         self.drifted.push(ResourceDrift {
             stack: record.stack_name().to_owned(),
             stack_id: record.stack_id.clone(),
@@ -174,6 +182,18 @@ impl Report {
                 self.drifted.len() - MAX_LISTED
             ));
         }
+        for repair in &self.repairs {
+            lines.push(match &repair.reason {
+                None => format!(
+                    "[REPAIRED] {} {} ({})",
+                    repair.stack, repair.logical_id, repair.resource_type
+                ),
+                Some(why) => format!(
+                    "[NOT REPAIRED] {} {} ({}): {why}",
+                    repair.stack, repair.logical_id, repair.resource_type
+                ),
+            });
+        }
         for error in &self.errors {
             lines.push(format!(
                 "[NOT CHECKED] {} {} ({}): {}",
@@ -198,9 +218,11 @@ impl Report {
             }
             .build()
         };
+        let repaired = self.repairs.iter().filter(|r| r.repaired).count();
         let mut data = vec![
             datum("DriftedResources", None, self.drifted.len()),
             datum("ResourcesChecked", None, self.resources_checked),
+            datum("RepairedResources", None, repaired),
         ];
         for (resource_type, count) in &self.by_type {
             data.push(datum(

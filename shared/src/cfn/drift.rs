@@ -93,6 +93,43 @@ impl Drift {
     }
 }
 
+/// Types whose resource, made again, gets an id the stack does not know (a new key id, a new
+/// query definition id): a repair never recreates them.
+const NEW_ID_WHEN_MADE_AGAIN: [&str; 2] = ["Custom::KmsKey", "Custom::QueryDefinition"];
+
+/// Whether a repair may put `drift` back: properties changed by hand, yes; a resource someone
+/// else owns, never; a deleted one only in dev and qa, and only when it comes back under the id
+/// the stack holds. `environment` is the recorded `Environment` (unknown counts as prod).
+pub fn repairable(
+    resource_type: &str,
+    environment: Option<crate::Environment>,
+    drift: &Drift,
+) -> Result<(), String> {
+    use crate::Environment;
+    match drift {
+        Drift::Drifted(_) => Ok(()),
+        Drift::InStep => Err("it is in sync; there is nothing to repair".to_owned()),
+        Drift::Unchecked => Err(format!("{resource_type} has no dry run to repair from")),
+        Drift::Foreign(who) => Err(format!(
+            "it is owned by {who}; a repair never touches what this stack did not make"
+        )),
+        Drift::Deleted => match environment {
+            Some(Environment::Dev | Environment::Qa)
+                if !NEW_ID_WHEN_MADE_AGAIN.contains(&resource_type) =>
+            {
+                Ok(())
+            }
+            Some(Environment::Dev | Environment::Qa) => Err(format!(
+                "it was deleted, and a new {resource_type} would get an id the stack does not know; update the stack to create it again"
+            )),
+            other => Err(format!(
+                "it was deleted in {}: a repair never recreates a uat or prod resource; update the stack to create it again",
+                other.map_or("an unknown environment", |e| e.as_str())
+            )),
+        },
+    }
+}
+
 impl Request {
     /// The Update a dry run stands for: the recorded properties as both old and new.
     pub fn dry_run(
@@ -130,6 +167,36 @@ pub async fn detect<R: CustomResource>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Environment;
+
+    #[test]
+    fn a_repair_puts_back_changes_and_recreates_only_in_dev_and_qa_under_the_same_id() {
+        let changed = Drift::Drifted(vec![]);
+        for env in [None, Some(Environment::Dev), Some(Environment::Prod)] {
+            assert_eq!(repairable("Custom::LogGroup", env, &changed), Ok(()));
+        }
+        let deleted = Drift::Deleted;
+        assert_eq!(
+            repairable("Custom::LogGroup", Some(Environment::Qa), &deleted),
+            Ok(())
+        );
+        for env in [None, Some(Environment::Uat), Some(Environment::Prod)] {
+            let refused = repairable("Custom::LogGroup", env, &deleted).expect_err("refused");
+            assert!(
+                refused.contains("never recreates a uat or prod"),
+                "{refused}"
+            );
+        }
+        let new_id = repairable("Custom::KmsKey", Some(Environment::Dev), &deleted);
+        assert!(
+            new_id
+                .expect_err("refused")
+                .contains("an id the stack does not know")
+        );
+        let foreign = Drift::Foreign("stack other".to_owned());
+        assert!(repairable("Custom::LogGroup", Some(Environment::Dev), &foreign).is_err());
+        assert!(repairable("Custom::LogGroup", Some(Environment::Dev), &Drift::InStep).is_err());
+    }
 
     #[derive(Debug, PartialEq)]
     enum Step {

@@ -8,11 +8,13 @@ mod drift;
 mod event;
 mod named;
 mod owner;
+#[cfg(feature = "records")]
+pub mod repair;
 mod response;
 pub(crate) mod runner;
 mod sender;
 
-pub use drift::{DRY_RUN_REQUEST_ID, Drift, Drifted, detect};
+pub use drift::{DRY_RUN_REQUEST_ID, Drift, Drifted, detect, repairable};
 pub use event::{Request, RequestType, redact_url};
 pub use named::{
     Created, Named, NamedResource, made_by_logical_resource, made_by_request,

@@ -60,6 +60,18 @@ where
 {
     let (payload, context) = event.into_parts();
     let deadline = deadline_from_epoch_ms(context.deadline);
+    #[cfg(feature = "records")]
+    if super::repair::is_repair(&payload) {
+        let provider = provider.as_ref().map_err(|err| {
+            InvocationError::RepairFailed(format!("{} could not start: {err}", P::NAME))
+        })?;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let guard_at = deadline - guard_margin(remaining).min(remaining);
+        let span = tracing::info_span!("drift_repair");
+        return Box::pin(super::repair::repair(provider, &payload, guard_at))
+            .instrument(span)
+            .await;
+    }
     let envelope = match event::envelope(&payload) {
         Ok(envelope) => envelope,
         Err(err) => {
