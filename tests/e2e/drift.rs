@@ -89,6 +89,18 @@ impl Platform {
     }
 }
 
+/// A key made by hand, for a property that names one; its ARN.
+async fn plain_key_arn(kms: &aws_sdk_kms::Client) -> String {
+    kms.create_key()
+        .send()
+        .await
+        .expect("key")
+        .key_metadata
+        .expect("metadata")
+        .arn
+        .expect("arn")
+}
+
 /// The drift of `logical_id`, which must be there.
 fn drift_of<'a>(report: &'a Report, logical_id: &str) -> &'a ResourceDrift {
     report
@@ -205,15 +217,7 @@ async fn a_key_with_rotation_turned_off_its_policy_edited_and_an_alias_moved_has
 async fn a_log_group_shortened_or_decrypted_has_drifted_and_one_deleted_is_reported_deleted() {
     let platform = Platform::new().await;
     let kms = aws_sdk_kms::Client::new(&platform.account.config);
-    let key_arn = kms
-        .create_key()
-        .send()
-        .await
-        .expect("key")
-        .key_metadata
-        .expect("metadata")
-        .arn
-        .expect("arn");
+    let key_arn = plain_key_arn(&kms).await;
     platform
         .create(
             "Custom::LogGroup",
@@ -284,15 +288,7 @@ async fn alarms_dashboards_clusters_and_topics_changed_by_hand_have_drifted() {
     let sns = aws_sdk_sns::Client::new(config);
     let pager = common::topic(&platform.account, "pager").await;
     let kms = aws_sdk_kms::Client::new(config);
-    let topic_key = kms
-        .create_key()
-        .send()
-        .await
-        .expect("key")
-        .key_metadata
-        .expect("metadata")
-        .arn
-        .expect("arn");
+    let topic_key = plain_key_arn(&kms).await;
     platform
         .create(
             "Custom::MetricAlarm",
@@ -540,27 +536,8 @@ async fn a_scheduled_run_publishes_the_drift_and_puts_drifted_resources_by_type(
         .send()
         .await
         .expect("shorten");
-    let sns = aws_sdk_sns::Client::new(config);
-    let sqs = aws_sdk_sqs::Client::new(config);
     let topic = common::topic(&platform.account, "drift-report").await;
-    let queue = sqs
-        .create_queue()
-        .queue_name("drift-inbox")
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("url");
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(format!(
-            "arn:aws:sqs:us-east-1:{}:drift-inbox",
-            platform.account.id
-        ))
-        .send()
-        .await
-        .expect("subscribe");
+    let queue = common::inbox(&platform.account, &topic, "drift-inbox").await;
     let detector = DriftDetector::new(
         config,
         DriftSettings {
@@ -582,16 +559,9 @@ async fn a_scheduled_run_publishes_the_drift_and_puts_drifted_resources_by_type(
         "RetentionInDays"
     );
 
-    let messages = sqs
-        .receive_message()
-        .queue_url(&queue)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .expect("receive");
-    assert_eq!(messages.messages().len(), 1, "one summary per run");
-    let body: Value =
-        serde_json::from_str(messages.messages()[0].body().expect("body")).expect("envelope");
+    let messages = common::received(&platform.account, &queue).await;
+    assert_eq!(messages.len(), 1, "one summary per run");
+    let body = &messages[0];
     assert_eq!(
         body["Subject"], "stackhand drift: 1 of 2 resources drifted",
         "{body}"
@@ -644,15 +614,7 @@ async fn a_repair_puts_back_what_the_stack_applied_and_refuses_what_it_may_not()
     let platform = Platform::new().await;
     let logs = aws_sdk_cloudwatchlogs::Client::new(&platform.account.config);
     let kms = aws_sdk_kms::Client::new(&platform.account.config);
-    let key_arn = kms
-        .create_key()
-        .send()
-        .await
-        .expect("key")
-        .key_metadata
-        .expect("metadata")
-        .arn
-        .expect("arn");
+    let key_arn = plain_key_arn(&kms).await;
     for (logical_id, props) in [
         (
             "Shortened",

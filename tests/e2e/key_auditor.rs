@@ -198,32 +198,8 @@ fn found(report: &Value) -> BTreeSet<(String, String)> {
 #[tokio::test]
 async fn every_check_fires_on_its_key_and_nowhere_else() {
     let setup = setup().await;
-    let sns = aws_sdk_sns::Client::new(&setup.account.config);
-    let sqs = aws_sdk_sqs::Client::new(&setup.account.config);
-    let topic = sns
-        .create_topic()
-        .name("key-audit")
-        .send()
-        .await
-        .expect("topic")
-        .topic_arn
-        .expect("arn");
-    let queue = sqs
-        .create_queue()
-        .queue_name("audit-inbox")
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("url");
-    let queue_arn = format!("arn:aws:sqs:us-east-1:{}:audit-inbox", setup.account.id);
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(&queue_arn)
-        .send()
-        .await
-        .expect("subscribe");
+    let topic = common::topic(&setup.account, "key-audit").await;
+    let queue = common::inbox(&setup.account, &topic, "audit-inbox").await;
 
     let auditor = KeyAuditor::new(
         &setup.account.config,
@@ -268,15 +244,8 @@ async fn every_check_fires_on_its_key_and_nowhere_else() {
     assert_eq!(public["severity"], "critical");
 
     // The summary arrived on the topic.
-    let messages = sqs
-        .receive_message()
-        .queue_url(&queue)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .expect("receive");
-    let body: Value =
-        serde_json::from_str(messages.messages()[0].body().expect("body")).expect("SNS envelope");
+    let messages = common::received(&setup.account, &queue).await;
+    let body = &messages[0];
     assert!(
         body["Subject"]
             .as_str()

@@ -209,3 +209,40 @@ pub async fn records_table(account: &Account) -> shared::records::Records {
         .expect("records table");
     shared::records::Records::new(shared::records::Client::new(&account.config), TABLE)
 }
+
+/// An SQS queue `name` subscribed to `topic`: what a person would read; its URL.
+pub async fn inbox(account: &Account, topic: &str, name: &str) -> String {
+    let sqs = aws_sdk_sqs::Client::new(&account.config);
+    let queue = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    aws_sdk_sns::Client::new(&account.config)
+        .subscribe()
+        .topic_arn(topic)
+        .protocol("sqs")
+        .endpoint(format!("arn:aws:sqs:us-east-1:{}:{name}", account.id))
+        .send()
+        .await
+        .expect("subscribe");
+    queue
+}
+
+/// The SNS envelopes waiting in `queue` (up to 10).
+pub async fn received(account: &Account, queue: &str) -> Vec<Value> {
+    aws_sdk_sqs::Client::new(&account.config)
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .expect("receive")
+        .messages()
+        .iter()
+        .map(|m| serde_json::from_str(m.body().expect("body")).expect("SNS envelope"))
+        .collect()
+}
