@@ -13,6 +13,7 @@ and the same local Lambda Runtime API. Writes bench/RESULTS.md.
    the emulator's request recorder), beside the emulator's ceiling for the same calls, a plain
    sequential boto3 audit, and Prowler's KMS checks (when bench/.venv-prowler exists), with
    findings compared key by key.
+   Then drift-detector over 100 / 1000 recorded log groups, beside a sequential boto3 check.
 4. Size of each arm64 bootstrap (`make build`) and its zip.
 5. The alarm router's per-event work (criterion, `cargo bench --bench route`).
 """
@@ -27,6 +28,7 @@ import uuid
 import zipfile
 
 import audit as audits
+import drift
 import report
 from harness import FUNCTIONS, PROWLER, PEER_PYTHON, ROOT, Emulator, Listener, RuntimeApi, command, lambda_env, peak_rss_mb, spread
 
@@ -130,6 +132,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="cold starts and creates per subject (default 20)")
     parser.add_argument("--sizes", default="100,300,1000", help="audit sizes (default 100,300,1000)")
     parser.add_argument("--audit-runs", type=int, default=3, help="runs of each audit subject per size; the median is kept (default 3)")
+    parser.add_argument("--drift-sizes", default="100,1000", help="drift check sizes, in recorded resources (default 100,1000)")
     parser.add_argument("--no-prowler", action="store_true", help="skip the Prowler comparison")
     parser.add_argument("--no-router", action="store_true", help="skip the criterion benchmark of the alarm router")
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"), help="where the results go")
@@ -171,6 +174,11 @@ def main() -> None:
     for size in sizes:
         print(f"audit of {size} keys")
         results["audit"].append(audits.compare(emulator, size, use_prowler, args.audit_runs))
+
+    results["drift"] = []
+    for size in [int(s) for s in args.drift_sizes.split(",") if s]:
+        print(f"drift check of {size} recorded resources")
+        results["drift"].append(drift.compare(emulator, size))
 
     results["sizes_arm64"] = artifact_sizes()
     if not args.no_router:

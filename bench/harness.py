@@ -19,7 +19,7 @@ import uuid
 import boto3
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FUNCTIONS = ["kms-provider", "monitoring-provider", "ecs-provider", "alarm-router", "key-rotator", "key-auditor"]
+FUNCTIONS = ["kms-provider", "monitoring-provider", "ecs-provider", "alarm-router", "key-rotator", "key-auditor", "drift-detector"]
 PEER_PYTHON = os.path.join(ROOT, "bench", ".venv-peers", "bin", "python")
 PROWLER = os.path.join(ROOT, "bench", ".venv-prowler", "bin", "prowler")
 REGION = "us-east-1"

@@ -168,6 +168,33 @@ pub fn same_policy(a: &Value, b: &Value) -> bool {
 
 /// The policy in one spelling; see [`same_policy`].
 pub fn canonical_policy(policy: &Value) -> Value {
+    key_sorted(&respelled(policy))
+}
+
+/// `value` with every object's keys in sorted order: its text is then the same whatever order
+/// the keys came in, with or without serde_json's `preserve_order` (which a dependency turns on).
+fn key_sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), key_sorted(&map[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(key_sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The text a list is sorted by: the same for the same value, whatever its key order.
+fn sort_text(value: &Value) -> String {
+    key_sorted(value).to_string()
+}
+
+fn respelled(policy: &Value) -> Value {
     let Some(map) = policy.as_object() else {
         return policy.clone();
     };
@@ -177,7 +204,7 @@ pub fn canonical_policy(policy: &Value) -> Value {
             .iter()
             .map(canonical_statement)
             .collect();
-        canonical.sort_by_key(Value::to_string);
+        canonical.sort_by_key(sort_text);
         out.insert("Statement".to_owned(), Value::Array(canonical));
     }
     Value::Object(out)
@@ -193,7 +220,7 @@ fn as_list(value: &Value) -> Vec<Value> {
 /// A list, sorted and without repeats, for a field whose values IAM reads as a set.
 fn value_set(value: &Value, each: impl Fn(&Value) -> Value) -> Value {
     let mut items: Vec<Value> = as_list(value).iter().map(each).collect();
-    items.sort_by_key(Value::to_string);
+    items.sort_by_key(sort_text);
     items.dedup();
     Value::Array(items)
 }

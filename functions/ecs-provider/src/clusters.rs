@@ -378,6 +378,7 @@ impl NamedResource for EcsClusters {
     async fn drift(
         &self,
         live: &LiveCluster,
+        _owner_tags: &BTreeMap<String, String>,
         props: &ClusterProps,
     ) -> Result<Drift, ResourceError> {
         Ok(Drift::of(&cluster::plan(live, props, Some(props))))

@@ -223,25 +223,37 @@ pub struct CompositeAlarms {
 
 impl CompositeAlarms {
     /// The Update plan: the definition's changes, then the tags'.
-    async fn plan_with_tags(
+    async fn plan_update(
         &self,
         live: &LiveAlarm,
         old: Option<&CompositeProps>,
         new: &CompositeProps,
     ) -> Result<Plan<Step>, ResourceError> {
         let live_tags = self.alarms.tags(&live.arn).await?;
-        let mut plan = plan(live, new);
-        let retag = alarm_retag(
-            &live_tags,
-            old.map(|o| o.tags.as_slice()),
-            &new.tags,
-            &new.severity,
-            new.runbook.as_deref(),
-        );
-        plan.add_retag(retag, Step::Retag);
-        Ok(plan)
+        Ok(plan_with_tags(live, &live_tags, old, new))
     }
+}
 
+/// The definition's changes, then the tags' (`live_tags` as ListTagsForResource gives them).
+fn plan_with_tags(
+    live: &LiveAlarm,
+    live_tags: &BTreeMap<String, String>,
+    old: Option<&CompositeProps>,
+    new: &CompositeProps,
+) -> Plan<Step> {
+    let mut plan = plan(live, new);
+    let retag = alarm_retag(
+        live_tags,
+        old.map(|o| o.tags.as_slice()),
+        &new.tags,
+        &new.severity,
+        new.runbook.as_deref(),
+    );
+    plan.add_retag(retag, Step::Retag);
+    plan
+}
+
+impl CompositeAlarms {
     /// Every alarm the rule and the suppressor name must exist (moto would accept any name).
     async fn check_references(&self, props: &CompositeProps) -> Result<(), ResourceError> {
         let mut names = referenced_alarms(&props.rule);
@@ -358,7 +370,7 @@ impl NamedResource for CompositeAlarms {
                 ),
             ));
         }
-        let plan = self.plan_with_tags(live, old, new).await?;
+        let plan = self.plan_update(live, old, new).await?;
         if !plan.is_empty() {
             tracing::info!(alarm = %live.name, changes = ?plan.properties(), "updating");
         }
@@ -376,14 +388,18 @@ impl NamedResource for CompositeAlarms {
     async fn drift(
         &self,
         live: &LiveAlarm,
+        owner_tags: &BTreeMap<String, String>,
         props: &CompositeProps,
     ) -> Result<Drift, ResourceError> {
         if !live.composite {
             return Ok(Drift::Foreign("a metric alarm of the same name".to_owned()));
         }
-        Ok(Drift::of(
-            &self.plan_with_tags(live, Some(props), props).await?,
-        ))
+        Ok(Drift::of(&plan_with_tags(
+            live,
+            owner_tags,
+            Some(props),
+            props,
+        )))
     }
 
     async fn delete(&self, name: &str, _props: &CompositeProps) -> Result<(), ResourceError> {

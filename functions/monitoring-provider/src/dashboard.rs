@@ -360,6 +360,7 @@ impl NamedResource for Dashboards {
     async fn drift(
         &self,
         live: &LiveDashboard,
+        _owner_tags: &BTreeMap<String, String>,
         props: &DashboardProps,
     ) -> Result<Drift, ResourceError> {
         Ok(Drift::of(&plan(live, props)))

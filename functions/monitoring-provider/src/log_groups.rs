@@ -279,8 +279,17 @@ impl NamedResource for LogGroups {
         Ok(Self::outcome(&new.log_group_name, &live))
     }
 
-    async fn drift(&self, live: &LiveGroup, props: &LogGroupProps) -> Result<Drift, ResourceError> {
-        Ok(Drift::of(&self.plan(live, props).await?.1))
+    async fn drift(
+        &self,
+        live: &LiveGroup,
+        owner_tags: &BTreeMap<String, String>,
+        props: &LogGroupProps,
+    ) -> Result<Drift, ResourceError> {
+        let live = LiveGroup {
+            tags: owner_tags.clone(),
+            ..live.clone()
+        };
+        Ok(Drift::of(&log_group::plan(&live, props)))
     }
 
     async fn delete(&self, name: &str, props: &LogGroupProps) -> Result<(), ResourceError> {

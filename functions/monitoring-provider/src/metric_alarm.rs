@@ -194,6 +194,7 @@ impl NamedResource for MetricAlarms {
     async fn drift(
         &self,
         live: &LiveAlarm,
+        owner_tags: &BTreeMap<String, String>,
         props: &MetricAlarmProps,
     ) -> Result<Drift, ResourceError> {
         if live.composite {
@@ -201,7 +202,12 @@ impl NamedResource for MetricAlarms {
                 "a composite alarm of the same name".to_owned(),
             ));
         }
-        Ok(Drift::of(&self.plan(live, Some(props), props).await?))
+        Ok(Drift::of(&plan_with_tags(
+            live,
+            owner_tags,
+            Some(props),
+            props,
+        )))
     }
 
     async fn delete(&self, name: &str, props: &MetricAlarmProps) -> Result<(), ResourceError> {

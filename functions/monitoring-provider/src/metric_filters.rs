@@ -268,7 +268,12 @@ impl NamedResource for MetricFilters {
         Ok(Self::outcome(new))
     }
 
-    async fn drift(&self, live: &LiveFilter, props: &FilterProps) -> Result<Drift, ResourceError> {
+    async fn drift(
+        &self,
+        live: &LiveFilter,
+        _owner_tags: &BTreeMap<String, String>,
+        props: &FilterProps,
+    ) -> Result<Drift, ResourceError> {
         Ok(Drift::of(&metric_filter::plan(live, props)))
     }
 

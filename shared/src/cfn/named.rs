@@ -114,13 +114,14 @@ pub trait NamedResource: Sync {
     ) -> impl Future<Output = Result<(), ResourceError>> + Send;
 
     /// What [`NamedResource::reconcile`] would change on `live` for `props`, from the same
-    /// plan, with nothing applied.
+    /// plan, with nothing applied. `owner_tags` are what [`NamedResource::owner_tags`] read.
     fn drift(
         &self,
         live: &Self::Live,
+        owner_tags: &BTreeMap<String, String>,
         props: &Self::Properties,
     ) -> impl Future<Output = Result<Drift, ResourceError>> + Send {
-        let _ = (live, props);
+        let _ = (live, owner_tags, props);
         async { Ok(Drift::Unchecked) }
     }
 }
@@ -272,11 +273,12 @@ impl<T: NamedResource> CustomResource for Named<T> {
         let Some(live) = self.0.describe(physical_id).await? else {
             return Ok(Drift::Deleted);
         };
-        let claim = Claim::of(&self.0.owner_tags(&live).await?, request);
+        let tags = self.0.owner_tags(&live).await?;
+        let claim = Claim::of(&tags, request);
         if !claim.is_ours() && (T::TAGGABLE || claim != Claim::Unrecorded) {
             return Ok(Drift::Foreign(claim.holder()));
         }
-        self.0.drift(&live, &Self::held(&claim, props)).await
+        self.0.drift(&live, &tags, &Self::held(&claim, props)).await
     }
 
     /// Any id, for a type whose resources cannot be tagged: a sweep could not tell what a
