@@ -111,6 +111,11 @@ class Demo:
             raise RuntimeError(f"{function}: {body}")
         return body
 
+    def chat_topic(self) -> str:
+        """A team's chat topic (mapped to Slack or Teams by Amazon Q Developer): alarm-router sends it
+        custom notifications."""
+        return self.account.client("sns").create_topic(Name="demo-chat")["TopicArn"]
+
     def bad_stack(self) -> tuple[bool, str]:
         template = (ROOT / "examples/consumer.yaml").read_text().replace("EvaluationPeriods: 1", "EvaluationPeriods: 0")
         result = self.account.deploy("orders", template, {"Environment": self.env, "PlatformStack": self.platform}, on_event=print_event)
@@ -131,7 +136,8 @@ class Demo:
         topics = {o["OutputKey"]: o["OutputValue"] for o in platform["Outputs"]}
         queue = sqs.create_queue(QueueName="demo-inbox")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        for topic in (topics["AlertTopicArn"], topics["CriticalAlertTopicArn"]):
+        chat = sns.create_topic(Name="demo-chat")["TopicArn"]  # idempotent: the one the platform was given
+        for topic in (topics["AlertTopicArn"], topics["CriticalAlertTopicArn"], chat):
             sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
         alarms = cw.describe_alarms(AlarmNamePrefix="platform-cluster-")["MetricAlarms"]
         alarm = alarms[0]
@@ -139,14 +145,17 @@ class Demo:
         print(f"    {alarm['AlarmName']} -> ALARM; EventBridge delivers the state change to alarm-router")
         routed = self.invoke("alarm-router", alarm_event(self.account.id, alarm))
         print(f"    routed: {json.dumps(routed)[:200]}")
-        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=1, WaitTimeSeconds=2).get("Messages", [])
-        if not messages:
-            return False, "no notification arrived"
-        envelope = json.loads(messages[0]["Body"])
-        print(f"    Subject: {envelope.get('Subject')}")
-        for line in [l for l in envelope.get("Message", "").splitlines() if l][:10]:
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])
+        envelopes = [json.loads(m["Body"]) for m in messages]
+        email = [e for e in envelopes if e["TopicArn"] != chat]
+        chats = [json.loads(e["Message"]) for e in envelopes if e["TopicArn"] == chat]
+        if len(email) != 1 or len(chats) != 1:
+            return False, f"{len(email)} e-mail and {len(chats)} chat notifications arrived (expected one of each)"
+        print(f"    Subject: {email[0].get('Subject')}")
+        for line in [l for l in email[0].get("Message", "").splitlines() if l][:10]:
             print(f"    | {line}")
-        return True, f"one notification on {envelope['TopicArn'].rsplit(':', 1)[1]}"
+        print(f"    chat: {chats[0]['content']['title']} (thread {chats[0]['metadata']['threadId'].rsplit(':', 1)[1]})")
+        return True, f"one notification on {email[0]['TopicArn'].rsplit(':', 1)[1]}, one custom notification on demo-chat"
 
     def keys(self) -> tuple[bool, str]:
         kms = self.account.client("kms")
@@ -269,7 +278,7 @@ def main(argv: list[str]) -> int:
     demo = Demo(args.env, args.binaries)
     report = Report()
     try:
-        report.step(f"Deploy template.yaml as {demo.platform}", lambda: demo.deploy(demo.platform, ROOT / "template.yaml", {"Environment": args.env, "RepairDrift": "true"}, "CREATE_COMPLETE"))
+        report.step(f"Deploy template.yaml as {demo.platform}", lambda: demo.deploy(demo.platform, ROOT / "template.yaml", {"Environment": args.env, "RepairDrift": "true", "ChatTopicArn": demo.chat_topic()}, "CREATE_COMPLETE"))
         for layer in LAYERS:
             report.step(f"Deploy stacks/{layer}.yaml", lambda layer=layer: demo.deploy(layer, ROOT / f"stacks/{layer}.yaml", demo.params(args.env)[layer], "CREATE_COMPLETE"))
         report.step("What this environment costs every month, layer by layer", demo.cost)

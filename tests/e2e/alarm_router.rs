@@ -6,6 +6,7 @@
 
 mod common;
 
+use alarm_router::destinations::TopicPair;
 use alarm_router::rules::NoiseSettings;
 use alarm_router::{AlarmRouter, RouterSettings};
 use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic, Tag};
@@ -20,6 +21,10 @@ struct Fixture {
     critical_topic: String,
     alerts_queue: String,
     critical_queue: String,
+    chat_topic: String,
+    pager_topic: String,
+    chat_queue: String,
+    pager_queue: String,
 }
 
 impl Fixture {
@@ -29,7 +34,7 @@ impl Fixture {
         let sqs = aws_sdk_sqs::Client::new(&account.config);
         let mut topics = Vec::new();
         let mut queues = Vec::new();
-        for name in ["alerts", "critical"] {
+        for name in ["alerts", "critical", "chat", "pager"] {
             let topic = common::topic(&account, name).await;
             let queue = sqs
                 .create_queue()
@@ -59,6 +64,10 @@ impl Fixture {
             critical_topic: topics[1].clone(),
             alerts_queue: queues[0].clone(),
             critical_queue: queues[1].clone(),
+            chat_topic: topics[2].clone(),
+            pager_topic: topics[3].clone(),
+            chat_queue: queues[2].clone(),
+            pager_queue: queues[3].clone(),
             account,
         }
     }
@@ -75,6 +84,8 @@ impl Fixture {
             },
             flap_window_minutes: 60,
             remediation_enabled: false,
+            chat: TopicPair::default(),
+            pager: TopicPair::default(),
         }
     }
 
@@ -205,6 +216,108 @@ async fn a_critical_alarm_in_prod_reaches_the_critical_topic_with_everything_a_p
                 "dedup_key": format!("arn:aws:cloudwatch:us-east-1:{}:alarm:orders-api-cpu-high", fx.account.id)})
     );
     assert!(fx.received(&fx.alerts_queue).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_critical_prod_alarm_reaches_chat_and_the_pager_and_its_recovery_resolves_the_same_incident()
+ {
+    let fx = Fixture::new().await;
+    let alarm = "orders-api-cpu-high";
+    fx.put_alarm(
+        alarm,
+        &[
+            ("severity", "critical"),
+            ("runbook", "https://runbooks.example.com/cpu"),
+        ],
+    )
+    .await;
+    let router = fx.router(RouterSettings {
+        chat: TopicPair {
+            standard: Some(fx.chat_topic.clone()),
+            critical: None,
+        },
+        pager: TopicPair {
+            standard: None,
+            critical: Some(fx.pager_topic.clone()),
+        },
+        ..fx.settings(Environment::Prod)
+    });
+    let arn = format!(
+        "arn:aws:cloudwatch:us-east-1:{}:alarm:{alarm}",
+        fx.account.id
+    );
+    let mut threads = Vec::new();
+    let mut incidents = Vec::new();
+    for (state, sample) in [
+        (StateValue::Alarm, "metric-alarm.json"),
+        (StateValue::Ok, "metric-ok.json"),
+    ] {
+        fx.set_state(alarm, state.clone()).await;
+        let output = router
+            .handle(fx.event(sample, alarm))
+            .await
+            .expect("routed");
+        let formats: Vec<&str> = output["published"]
+            .as_array()
+            .expect("published")
+            .iter()
+            .map(|p| p["format"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(formats, ["text", "chat", "cloudwatch"], "{output}");
+        assert_eq!(
+            fx.received(&fx.critical_queue).await.len(),
+            1,
+            "e-mail as before"
+        );
+
+        let chat = fx.received(&fx.chat_queue).await;
+        assert_eq!(chat.len(), 1);
+        let chat: Value = serde_json::from_str(&chat[0].1).expect("a custom notification");
+        assert_eq!(
+            (chat["version"].as_str(), chat["source"].as_str()),
+            (Some("1.0"), Some("custom"))
+        );
+        assert!(
+            chat["content"]["title"]
+                .as_str()
+                .is_some_and(|t| t.contains(&format!("[{}] {alarm} (prod)", state.as_str()))),
+            "{chat}"
+        );
+        threads.push(chat["metadata"]["threadId"].clone());
+
+        let pages = fx.received(&fx.pager_queue).await;
+        assert_eq!(pages.len(), 1);
+        let (subject, body, _) = &pages[0];
+        assert_eq!(
+            subject,
+            &format!("{}: \"{alarm}\" in US East (N. Virginia)", state.as_str())
+        );
+        let page: Value = serde_json::from_str(body).expect("CloudWatch's JSON");
+        assert_eq!(page["NewStateValue"], state.as_str());
+        assert_eq!(page["AlarmArn"], arn.as_str());
+        assert_eq!(page["Trigger"]["MetricName"], "CPUUtilization");
+        incidents.push(page["AlarmName"].clone());
+    }
+    assert_eq!(
+        threads,
+        [json!(arn), json!(arn)],
+        "ALARM and OK in one chat thread"
+    );
+    assert_eq!(
+        incidents,
+        [json!(alarm), json!(alarm)],
+        "the pager resolves what it opened"
+    );
+
+    // A warning goes to chat, not to the pager.
+    fx.put_alarm("orders-api-latency", &[("severity", "warning")])
+        .await;
+    router
+        .handle(fx.event("metric-alarm.json", "orders-api-latency"))
+        .await
+        .expect("routed");
+    assert_eq!(fx.received(&fx.chat_queue).await.len(), 1);
+    assert!(fx.received(&fx.pager_queue).await.is_empty());
 }
 
 #[tokio::test]

@@ -2,7 +2,9 @@
 //! SNS notifications, drops the noise (and says which rule dropped it), and can force a new ECS
 //! deployment for alarms tagged for it.
 
+pub mod destinations;
 pub mod event;
+pub mod formats;
 pub mod message;
 mod remediation;
 pub mod rules;
@@ -11,6 +13,7 @@ use aws_config::SdkConfig;
 use aws_sdk_cloudwatch::types::HistoryItemType;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_smithy_types::DateTime;
+use destinations::{Destination, TopicPair};
 use event::{AlarmEvent, EventError};
 use lambda_runtime::Diagnostic;
 use message::{Context, Severity};
@@ -37,6 +40,10 @@ pub struct RouterSettings {
     pub noise: NoiseSettings,
     pub flap_window_minutes: u64,
     pub remediation_enabled: bool,
+    /// Amazon Q Developer custom notifications (`CHAT_TOPIC_ARN`, `CRITICAL_CHAT_TOPIC_ARN`).
+    pub chat: TopicPair,
+    /// CloudWatch's own notification JSON, for pagers (`PAGER_TOPIC_ARN`, `CRITICAL_PAGER_TOPIC_ARN`).
+    pub pager: TopicPair,
 }
 
 impl RouterSettings {
@@ -59,14 +66,14 @@ impl RouterSettings {
                 });
             }
         };
-        let alert_topic_arn = env.text("ALERT_TOPIC_ARN").ok_or(SettingError {
+        let alert_topic_arn = destinations::topic(env, "ALERT_TOPIC_ARN")?.ok_or(SettingError {
             name: "ALERT_TOPIC_ARN",
             problem: "is required: the topic for alerts".to_owned(),
         })?;
         Ok(RouterSettings {
             environment,
             alert_topic_arn,
-            critical_topic_arn: env.text("CRITICAL_TOPIC_ARN"),
+            critical_topic_arn: destinations::topic(env, "CRITICAL_TOPIC_ARN")?,
             noise: NoiseSettings {
                 notify_on_ok: env.bool("NOTIFY_ON_OK", true)?,
                 suppress_initial_ok: env.bool("SUPPRESS_INITIAL_OK", true)?,
@@ -75,6 +82,8 @@ impl RouterSettings {
             },
             flap_window_minutes: env.int("FLAP_WINDOW_MINUTES", 60, 1..=1440)? as u64,
             remediation_enabled: env.bool("REMEDIATION_ENABLED", false)?,
+            chat: TopicPair::read(env, "CHAT_TOPIC_ARN", "CRITICAL_CHAT_TOPIC_ARN")?,
+            pager: TopicPair::read(env, "PAGER_TOPIC_ARN", "CRITICAL_PAGER_TOPIC_ARN")?,
         })
     }
 
@@ -139,14 +148,27 @@ pub struct Remediation {
 pub struct Output {
     pub action: Action,
     pub severity: Option<Severity>,
+    /// The e-mail (text) topic and its message id, as before destinations.
     pub topic_arn: Option<String>,
     pub message_id: Option<String>,
+    /// Every destination the notification went to, text first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub published: Vec<Published>,
     pub reason: String,
     /// The suppression rule that fired.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<Rule>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remediation: Option<Remediation>,
+}
+
+/// One destination a notification went to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Published {
+    #[serde(flatten)]
+    pub destination: Destination,
+    pub message_id: Option<String>,
 }
 
 #[derive(Clone)]
@@ -207,6 +229,7 @@ impl AlarmRouter {
             severity,
             topic_arn: None,
             message_id: None,
+            published: Vec::new(),
             reason: rule.explain(&event.detail, self.settings.noise),
             rule: Some(rule),
             remediation: None,
@@ -251,16 +274,42 @@ impl AlarmRouter {
             remediation: remediation.as_ref().map(|r| r.detail.clone()),
             flapping,
         };
-        let composed = message::compose(event, &context);
         let topic = self.settings.topic_for(severity).to_owned();
-        let message_id =
-            self.publish(&topic, &composed)
-                .await
-                .map_err(|detail| RouterError::Publish {
-                    alarm: event.detail.alarm_name.clone(),
-                    topic: topic.clone(),
-                    detail,
-                })?;
+        let targets = destinations::destinations(
+            &topic,
+            &self.settings.chat,
+            &self.settings.pager,
+            severity.unwrap_or(Severity::Warning),
+        );
+        // Each destination on its own: one that fails does not keep the others from hearing.
+        let mut published = Vec::new();
+        let mut failed = Vec::new();
+        for target in targets {
+            let rendered = target.format.render(event, &context);
+            match self.publish(&target.topic_arn, &rendered).await {
+                Ok(message_id) => published.push(Published {
+                    destination: target,
+                    message_id,
+                }),
+                Err(detail) => failed.push((target, detail)),
+            }
+        }
+        if !failed.is_empty() {
+            return Err(RouterError::Publish {
+                alarm: event.detail.alarm_name.clone(),
+                topic: failed
+                    .iter()
+                    .map(|(t, _)| format!("{} ({})", t.topic_arn, t.name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                detail: failed
+                    .into_iter()
+                    .map(|(_, detail)| detail)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+        }
+        let message_id = published.first().and_then(|p| p.message_id.clone());
         let reason = match flapping {
             Some((n, minutes)) => {
                 format!("{n} state changes in {minutes} minutes: one flapping notice")
@@ -280,6 +329,7 @@ impl AlarmRouter {
             severity: Some(severity.unwrap_or(Severity::Warning)),
             topic_arn: Some(topic),
             message_id,
+            published,
             reason,
             rule: None,
             remediation,

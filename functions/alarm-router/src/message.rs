@@ -169,6 +169,15 @@ fn short_name(arn: &str) -> &str {
     arn.rsplit_once(":alarm:").map_or(arn, |(_, name)| name)
 }
 
+/// The alarm in the CloudWatch console; the name is percent-encoded, so `/` and spaces work.
+pub fn console_link(event: &AlarmEvent) -> String {
+    let region = event.region.as_deref().unwrap_or("unknown-region");
+    format!(
+        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{}",
+        encode_path(&event.detail.alarm_name)
+    )
+}
+
 pub fn compose(event: &AlarmEvent, ctx: &Context) -> Message {
     let detail = &event.detail;
     let state = detail.state.value.as_str();
@@ -272,11 +281,7 @@ pub fn compose(event: &AlarmEvent, ctx: &Context) -> Message {
     if let Some(remediation) = &ctx.remediation {
         let _ = writeln!(body, "Remediation: {remediation}");
     }
-    let _ = writeln!(
-        body,
-        "Console: https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{}",
-        encode_path(&detail.alarm_name)
-    );
+    let _ = writeln!(body, "Console: {}", console_link(event));
 
     Message {
         subject,

@@ -1,4 +1,5 @@
 use super::*;
+use destinations::TopicPair;
 use proptest::prelude::*;
 use serde_json::json;
 use shared::test_support::any_json;
@@ -181,6 +182,8 @@ fn settings(env: Environment, critical: bool) -> RouterSettings {
         },
         flap_window_minutes: 60,
         remediation_enabled: false,
+        chat: TopicPair::default(),
+        pager: TopicPair::default(),
     }
 }
 
@@ -210,6 +213,8 @@ fn critical_goes_to_the_critical_topic_only_where_the_profile_has_one() {
     );
 }
 
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
+
 #[test]
 fn settings_are_read_and_checked() {
     let read = |vars: &[(&str, &str)]| {
@@ -221,7 +226,7 @@ fn settings_are_read_and_checked() {
             vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
         }))
     };
-    let ok = read(&[("ENVIRONMENT", "uat"), ("ALERT_TOPIC_ARN", "arn:t")]).expect("valid");
+    let ok = read(&[("ENVIRONMENT", "uat"), ("ALERT_TOPIC_ARN", TOPIC)]).expect("valid");
     assert_eq!(
         (
             ok.noise.flap_threshold,
@@ -232,13 +237,13 @@ fn settings_are_read_and_checked() {
     );
     assert!(ok.noise.notify_on_ok && ok.noise.suppress_initial_ok);
     assert_eq!(
-        read(&[("ALERT_TOPIC_ARN", "arn:t")])
+        read(&[("ALERT_TOPIC_ARN", TOPIC)])
             .expect_err("no env")
             .to_string(),
         "ENVIRONMENT is required (dev, qa, uat or prod)"
     );
     assert_eq!(
-        read(&[("ENVIRONMENT", "staging"), ("ALERT_TOPIC_ARN", "a")])
+        read(&[("ENVIRONMENT", "staging"), ("ALERT_TOPIC_ARN", TOPIC)])
             .expect_err("bad")
             .to_string(),
         "ENVIRONMENT must be one of dev, qa, uat, prod, got \"staging\""
@@ -249,10 +254,16 @@ fn settings_are_read_and_checked() {
             .to_string(),
         "ALERT_TOPIC_ARN is required: the topic for alerts"
     );
+    let chat = read(&[
+        ("ENVIRONMENT", "prod"),
+        ("ALERT_TOPIC_ARN", TOPIC),
+        ("CHAT_TOPIC_ARN", "#oncall"),
+    ]);
+    assert_eq!(chat.expect_err("not a topic").name, "CHAT_TOPIC_ARN");
     assert!(
         read(&[
             ("ENVIRONMENT", "dev"),
-            ("ALERT_TOPIC_ARN", "a"),
+            ("ALERT_TOPIC_ARN", TOPIC),
             ("FLAP_THRESHOLD", "0")
         ])
         .is_err()
