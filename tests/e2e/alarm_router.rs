@@ -86,6 +86,7 @@ impl Fixture {
             remediation_enabled: false,
             chat: TopicPair::default(),
             pager: TopicPair::default(),
+            routes: Default::default(),
         }
     }
 
@@ -318,6 +319,54 @@ async fn a_critical_prod_alarm_reaches_chat_and_the_pager_and_its_recovery_resol
         .expect("routed");
     assert_eq!(fx.received(&fx.chat_queue).await.len(), 1);
     assert!(fx.received(&fx.pager_queue).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_team_route_sends_its_alarms_to_the_teams_destinations_and_others_to_the_default() {
+    let fx = Fixture::new().await;
+    fx.put_alarm(
+        "pay-api-5xx",
+        &[("severity", "critical"), ("team", "payments")],
+    )
+    .await;
+    fx.put_alarm(
+        "orders-api-5xx",
+        &[("severity", "critical"), ("team", "orders")],
+    )
+    .await;
+    let routes = format!(
+        r#"{{"destinations": {{"payments-chat": {{"topic": "{}", "format": "chat"}}, "payments-pager": {{"topic": "{}", "format": "cloudwatch"}}}},
+            "routes": [{{"name": "payments", "tags": {{"team": "payments"}}, "standard": ["payments-chat"], "critical": ["payments-chat", "payments-pager"]}}]}}"#,
+        fx.chat_topic, fx.pager_topic
+    );
+    let router = fx.router(RouterSettings {
+        routes: alarm_router::routes::Routes::parse(&routes).expect("valid"),
+        ..fx.settings(Environment::Prod)
+    });
+    let output = router
+        .handle(fx.event("metric-alarm.json", "pay-api-5xx"))
+        .await
+        .expect("routed");
+    assert_eq!(output["route"], "payments", "{output}");
+    assert!(output["topicArn"].is_null(), "{output}");
+    assert_eq!(fx.received(&fx.chat_queue).await.len(), 1);
+    assert_eq!(fx.received(&fx.pager_queue).await.len(), 1);
+    assert!(
+        fx.received(&fx.critical_queue).await.is_empty(),
+        "the team's route replaces the default"
+    );
+
+    let output = router
+        .handle(fx.event("metric-alarm.json", "orders-api-5xx"))
+        .await
+        .expect("routed");
+    assert!(output.get("route").is_none(), "{output}");
+    assert_eq!(
+        fx.received(&fx.critical_queue).await.len(),
+        1,
+        "no route: the default"
+    );
+    assert!(fx.received(&fx.chat_queue).await.is_empty());
 }
 
 #[tokio::test]

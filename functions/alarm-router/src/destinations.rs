@@ -11,8 +11,8 @@ use shared::settings::{SettingError, Settings};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Destination {
-    /// The variable that named the topic, so a reader knows which one it was.
-    pub name: &'static str,
+    /// What it is called: `alerts`, `chat`, `pager`, or its name in `ROUTES`.
+    pub name: String,
     pub topic_arn: String,
     pub format: Format,
 }
@@ -26,7 +26,7 @@ pub struct TopicPair {
 }
 
 /// `arn:<partition>:sns:<region>:<12-digit account>:<name>`.
-fn is_topic_arn(text: &str) -> bool {
+pub fn is_topic_arn(text: &str) -> bool {
     let parts: Vec<&str> = text.split(':').collect();
     matches!(parts.as_slice(), ["arn", partition, "sns", region, account, name]
         if partition.starts_with("aws") && !region.is_empty()
@@ -80,7 +80,7 @@ pub fn destinations(
     severity: Severity,
 ) -> Vec<Destination> {
     let mut list = vec![Destination {
-        name: "alerts",
+        name: "alerts".to_owned(),
         topic_arn: text_topic.to_owned(),
         format: Format::Text,
     }];
@@ -90,7 +90,7 @@ pub fn destinations(
     ] {
         if let Some(topic) = pair.for_severity(severity) {
             list.push(Destination {
-                name,
+                name: name.to_owned(),
                 topic_arn: topic.to_owned(),
                 format,
             });
@@ -120,7 +120,7 @@ mod tests {
     }
 
     fn formats(list: &[Destination]) -> Vec<(&str, Format)> {
-        list.iter().map(|d| (d.name, d.format)).collect()
+        list.iter().map(|d| (d.name.as_str(), d.format)).collect()
     }
 
     #[test]

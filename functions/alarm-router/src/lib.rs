@@ -7,6 +7,7 @@ pub mod event;
 pub mod formats;
 pub mod message;
 mod remediation;
+pub mod routes;
 pub mod rules;
 
 use aws_config::SdkConfig;
@@ -17,6 +18,7 @@ use destinations::{Destination, TopicPair};
 use event::{AlarmEvent, EventError};
 use lambda_runtime::Diagnostic;
 use message::{Context, Severity};
+use routes::Routes;
 use rules::{Flap, NoiseSettings, Rule};
 use serde::Serialize;
 use serde_json::Value;
@@ -44,6 +46,8 @@ pub struct RouterSettings {
     pub chat: TopicPair,
     /// CloudWatch's own notification JSON, for pagers (`PAGER_TOPIC_ARN`, `CRITICAL_PAGER_TOPIC_ARN`).
     pub pager: TopicPair,
+    /// Routing by team (`ROUTES`); an alarm no route matches goes to the topics above.
+    pub routes: Routes,
 }
 
 impl RouterSettings {
@@ -84,6 +88,13 @@ impl RouterSettings {
             remediation_enabled: env.bool("REMEDIATION_ENABLED", false)?,
             chat: TopicPair::read(env, "CHAT_TOPIC_ARN", "CRITICAL_CHAT_TOPIC_ARN")?,
             pager: TopicPair::read(env, "PAGER_TOPIC_ARN", "CRITICAL_PAGER_TOPIC_ARN")?,
+            routes: match env.text(routes::VARIABLE) {
+                None => Routes::default(),
+                Some(text) => Routes::parse(&text).map_err(|problem| SettingError {
+                    name: routes::VARIABLE,
+                    problem,
+                })?,
+            },
         })
     }
 
@@ -151,6 +162,9 @@ pub struct Output {
     /// The e-mail (text) topic and its message id, as before destinations.
     pub topic_arn: Option<String>,
     pub message_id: Option<String>,
+    /// The `ROUTES` route that matched, if any (then `topicArn` is absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
     /// Every destination the notification went to, text first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub published: Vec<Published>,
@@ -229,6 +243,7 @@ impl AlarmRouter {
             severity,
             topic_arn: None,
             message_id: None,
+            route: None,
             published: Vec::new(),
             reason: rule.explain(&event.detail, self.settings.noise),
             rule: Some(rule),
@@ -275,12 +290,24 @@ impl AlarmRouter {
             flapping,
         };
         let topic = self.settings.topic_for(severity).to_owned();
-        let targets = destinations::destinations(
-            &topic,
-            &self.settings.chat,
-            &self.settings.pager,
-            severity.unwrap_or(Severity::Warning),
-        );
+        let effective = severity.unwrap_or(Severity::Warning);
+        let (route, targets) =
+            match self
+                .settings
+                .routes
+                .select(&event.detail.alarm_name, &tags, effective)
+            {
+                Some((route, list)) => (Some(route.name.clone()), list.to_vec()),
+                None => (
+                    None,
+                    destinations::destinations(
+                        &topic,
+                        &self.settings.chat,
+                        &self.settings.pager,
+                        effective,
+                    ),
+                ),
+            };
         // Each destination on its own: one that fails does not keep the others from hearing.
         let mut published = Vec::new();
         let mut failed = Vec::new();
@@ -309,7 +336,10 @@ impl AlarmRouter {
                     .join("; "),
             });
         }
-        let message_id = published.first().and_then(|p| p.message_id.clone());
+        let message_id = published
+            .iter()
+            .find(|p| p.destination.topic_arn == topic)
+            .and_then(|p| p.message_id.clone());
         let reason = match flapping {
             Some((n, minutes)) => {
                 format!("{n} state changes in {minutes} minutes: one flapping notice")
@@ -327,8 +357,9 @@ impl AlarmRouter {
         Ok(Output {
             action: Action::Published,
             severity: Some(severity.unwrap_or(Severity::Warning)),
-            topic_arn: Some(topic),
+            topic_arn: route.is_none().then_some(topic),
             message_id,
+            route,
             published,
             reason,
             rule: None,

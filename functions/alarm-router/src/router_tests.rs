@@ -184,6 +184,7 @@ fn settings(env: Environment, critical: bool) -> RouterSettings {
         remediation_enabled: false,
         chat: TopicPair::default(),
         pager: TopicPair::default(),
+        routes: Default::default(),
     }
 }
 
