@@ -6,6 +6,7 @@ pub mod destinations;
 pub mod event;
 pub mod formats;
 pub mod message;
+pub mod output;
 mod remediation;
 pub mod routes;
 pub mod rules;
@@ -14,13 +15,13 @@ use aws_config::SdkConfig;
 use aws_sdk_cloudwatch::types::HistoryItemType;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_smithy_types::DateTime;
-use destinations::{Destination, TopicPair};
+use destinations::TopicPair;
 use event::{AlarmEvent, EventError};
 use lambda_runtime::Diagnostic;
 use message::{Context, Severity};
+pub use output::{Action, Output, Published, Remediation};
 use routes::Routes;
 use rules::{Flap, NoiseSettings, Rule};
-use serde::Serialize;
 use serde_json::Value;
 use shared::Environment;
 use shared::error::describe_aws_error;
@@ -135,54 +136,6 @@ impl From<RouterError> for Diagnostic {
             error_message: err.to_string(),
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Published,
-    Suppressed,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Remediation {
-    pub action: &'static str,
-    pub cluster: String,
-    pub service: String,
-    pub done: bool,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Output {
-    pub action: Action,
-    pub severity: Option<Severity>,
-    /// The e-mail (text) topic and its message id, as before destinations.
-    pub topic_arn: Option<String>,
-    pub message_id: Option<String>,
-    /// The `ROUTES` route that matched, if any (then `topicArn` is absent).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub route: Option<String>,
-    /// Every destination the notification went to, text first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub published: Vec<Published>,
-    pub reason: String,
-    /// The suppression rule that fired.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<Rule>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub remediation: Option<Remediation>,
-}
-
-/// One destination a notification went to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Published {
-    #[serde(flatten)]
-    pub destination: Destination,
-    pub message_id: Option<String>,
 }
 
 #[derive(Clone)]
