@@ -9,10 +9,9 @@ import shutil
 import subprocess
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import PEER_PYTHON, PROWLER, REGION, ROOT, Emulator, RuntimeApi, command, lambda_env, peak_rss_mb
+from harness import PEER_PYTHON, PROWLER, REGION, ROOT, Emulator, scheduled_run
 
 # The calls key-auditor makes per key; the ceiling load makes the same ones.
 PER_KEY_CALLS = ("DescribeKey", "GetKeyPolicy", "GetKeyRotationStatus", "GetKeyLastUsage", "ListGrants")
@@ -52,22 +51,7 @@ def fleet(emulator: Emulator, size: int) -> tuple[dict, dict]:
 
 def audit(emulator: Emulator, account: dict) -> tuple[float, float, dict]:
     """key-auditor's time from the scheduled event to its result, its peak RSS, and its report."""
-    api = RuntimeApi()
-    env = lambda_env(api, "key-auditor", emulator, account, {"CONCURRENCY": "16"})
-    process = subprocess.Popen(command("key-auditor"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while api.first_poll is None:
-            time.sleep(0.001)
-        started = time.perf_counter()
-        api.events.put((str(uuid.uuid4()), {"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}))
-        at, kind, body = api.results.get(timeout=900)
-        if kind != "response":
-            raise SystemExit(f"key-auditor failed: {body[:500]!r}")
-        return (at - started) * 1000, peak_rss_mb(process.pid), json.loads(body)
-    finally:
-        process.kill()
-        process.wait()
-        api.close()
+    return scheduled_run("key-auditor", emulator, account, {"CONCURRENCY": "16"})
 
 
 PROWLER_CHECKS = {

@@ -4,12 +4,11 @@ one in 25 deleted), drift-detector over them, and a sequential boto3 script maki
 """
 
 import json
-import subprocess
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import Emulator, RuntimeApi, command, lambda_env, peak_rss_mb
+from harness import Emulator, scheduled_run
 
 TABLE = "stackhand-drift-records"
 STACK = "arn:aws:cloudformation:us-east-1:{account}:stack/bench-drift/0f0e0d0c"
@@ -52,22 +51,7 @@ def fleet(emulator: Emulator, size: int) -> tuple[dict, set]:
 
 def detect(emulator: Emulator, account: dict) -> tuple[float, float, dict]:
     """drift-detector's time from the scheduled event to its report, and its peak RSS."""
-    api = RuntimeApi()
-    env = lambda_env(api, "drift-detector", emulator, account, {"RECORDS_TABLE": TABLE, "CONCURRENCY": "8"})
-    process = subprocess.Popen(command("drift-detector"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while api.first_poll is None:
-            time.sleep(0.001)
-        started = time.perf_counter()
-        api.events.put((str(uuid.uuid4()), {"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}))
-        at, kind, body = api.results.get(timeout=900)
-        if kind != "response":
-            raise SystemExit(f"drift-detector failed: {body[:500]!r}")
-        return (at - started) * 1000, peak_rss_mb(process.pid), json.loads(body)
-    finally:
-        process.kill()
-        process.wait()
-        api.close()
+    return scheduled_run("drift-detector", emulator, account, {"RECORDS_TABLE": TABLE, "CONCURRENCY": "8"})
 
 
 def sequential(emulator: Emulator, account: dict) -> tuple[float, set]:

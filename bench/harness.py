@@ -206,3 +206,22 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.1f} ms (min {values[0]:.1f}, p90 {p90:.1f}, max {values[-1]:.1f}; n={len(values)})"
 
 
+def scheduled_run(name: str, emulator: "Emulator", account: dict, extra_env: dict) -> tuple[float, float, dict]:
+    """One scheduled event through the release binary `name` under a local Runtime API: the time
+    from the event to the result (ms), the peak RSS (MB) and the result."""
+    api = RuntimeApi()
+    process = subprocess.Popen(command(name), env=lambda_env(api, name, emulator, account, extra_env),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while api.first_poll is None:
+            time.sleep(0.001)
+        started = time.perf_counter()
+        api.events.put((str(uuid.uuid4()), {"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"}))
+        at, kind, body = api.results.get(timeout=900)
+        if kind != "response":
+            raise SystemExit(f"{name} failed: {body[:500]!r}")
+        return (at - started) * 1000, peak_rss_mb(process.pid), json.loads(body)
+    finally:
+        process.kill()
+        process.wait()
+        api.close()

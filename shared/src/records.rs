@@ -50,6 +50,18 @@ impl Record {
         }
     }
 
+    /// The Update this record stands for, as its provider would receive it: the dry run of
+    /// drift detection, and what a repair applies.
+    pub fn dry_run(&self) -> Request {
+        Request::dry_run(
+            &self.stack_id,
+            &self.logical_id,
+            &self.resource_type,
+            &self.physical_id,
+            self.properties.clone(),
+        )
+    }
+
     /// The recorded `Environment`, when it names one.
     pub fn environment(&self) -> Option<crate::Environment> {
         self.properties

@@ -2,16 +2,7 @@ use super::*;
 use crate::event;
 use crate::message::Context;
 
-const SAMPLES: [&str; 8] = [
-    "anomaly-alarm.json",
-    "composite-alarm.json",
-    "composite-suppressed.json",
-    "first-alarm-no-reason-data.json",
-    "insufficient-data-to-ok.json",
-    "metric-alarm.json",
-    "metric-math-alarm.json",
-    "metric-ok.json",
-];
+use crate::tests::SAMPLES;
 /// SNS's limit for one message.
 const MAX_SNS_MESSAGE: usize = 262_144;
 

@@ -25,7 +25,8 @@ fn context(env: &str, severity: Severity) -> Context {
     }
 }
 
-const SAMPLES: [&str; 8] = [
+/// Every sample event in events/alarm-router/ (the formats' tests read them too).
+pub(crate) const SAMPLES: [&str; 8] = [
     "anomaly-alarm.json",
     "composite-alarm.json",
     "composite-suppressed.json",

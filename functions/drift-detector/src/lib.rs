@@ -17,7 +17,7 @@ pub use report::Report;
 use serde_json::Value;
 use shared::cfn::{Drift, Provider, Request};
 use shared::error::describe_aws_error;
-use shared::records::{Record, Records};
+use shared::records::Records;
 use shared::settings::{SettingError, Settings};
 use std::sync::Arc;
 
@@ -91,17 +91,35 @@ struct Providers {
     ecs: EcsProvider,
 }
 
+/// Which provider serves a resource type: the one routing the dry runs and the repairs share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServedBy {
+    Kms,
+    Monitoring,
+    Ecs,
+}
+
+impl ServedBy {
+    pub fn of(resource_type: &str) -> Option<ServedBy> {
+        if KmsProvider::RESOURCE_TYPES.contains(&resource_type) {
+            Some(ServedBy::Kms)
+        } else if MonitoringProvider::RESOURCE_TYPES.contains(&resource_type) {
+            Some(ServedBy::Monitoring)
+        } else if EcsProvider::RESOURCE_TYPES.contains(&resource_type) {
+            Some(ServedBy::Ecs)
+        } else {
+            None
+        }
+    }
+}
+
 impl Providers {
     async fn drift(&self, request: &Request) -> Result<Drift, String> {
-        let resource_type = request.resource_type.as_str();
-        let drift = if KmsProvider::RESOURCE_TYPES.contains(&resource_type) {
-            self.kms.drift(request).await
-        } else if MonitoringProvider::RESOURCE_TYPES.contains(&resource_type) {
-            self.monitoring.drift(request).await
-        } else if EcsProvider::RESOURCE_TYPES.contains(&resource_type) {
-            self.ecs.drift(request).await
-        } else {
-            Ok(Drift::Unchecked)
+        let drift = match ServedBy::of(&request.resource_type) {
+            Some(ServedBy::Kms) => self.kms.drift(request).await,
+            Some(ServedBy::Monitoring) => self.monitoring.drift(request).await,
+            Some(ServedBy::Ecs) => self.ecs.drift(request).await,
+            None => Ok(Drift::Unchecked),
         };
         drift.map_err(|err| err.to_string())
     }
@@ -195,7 +213,7 @@ impl DriftDetector {
         let outcomes = shared::kms_scan::bounded(records, self.settings.concurrency, |record| {
             let providers = providers.clone();
             async move {
-                let request = dry_run(&record);
+                let request = record.dry_run();
                 let outcome = providers.drift(&request).await;
                 (record, outcome)
             }
@@ -250,15 +268,4 @@ impl DriftDetector {
             .map(|_| ())
             .map_err(|e| format!("Publish to {topic}: {}", describe_aws_error(&e)))
     }
-}
-
-/// The Update a record stands for, as its provider would receive it.
-pub fn dry_run(record: &Record) -> Request {
-    Request::dry_run(
-        &record.stack_id,
-        &record.logical_id,
-        &record.resource_type,
-        &record.physical_id,
-        record.properties.clone(),
-    )
 }

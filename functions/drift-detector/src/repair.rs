@@ -20,16 +20,11 @@ pub struct ProviderFunctions {
 
 impl ProviderFunctions {
     fn for_type(&self, resource_type: &str) -> Option<&str> {
-        use shared::cfn::Provider;
-        if kms_provider::KmsProvider::RESOURCE_TYPES.contains(&resource_type) {
-            Some(&self.kms)
-        } else if monitoring_provider::MonitoringProvider::RESOURCE_TYPES.contains(&resource_type) {
-            Some(&self.monitoring)
-        } else if ecs_provider::EcsProvider::RESOURCE_TYPES.contains(&resource_type) {
-            Some(&self.ecs)
-        } else {
-            None
-        }
+        Some(match crate::ServedBy::of(resource_type)? {
+            crate::ServedBy::Kms => &self.kms,
+            crate::ServedBy::Monitoring => &self.monitoring,
+            crate::ServedBy::Ecs => &self.ecs,
+        })
     }
 }
 

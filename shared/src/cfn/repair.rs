@@ -4,7 +4,7 @@
 //! did not. It runs the Update the record stands for, through the type's own plan and apply,
 //! after checking again that [`super::repairable`] allows it.
 
-use super::{Provider, Request, repairable};
+use super::{Provider, repairable};
 use crate::catch_unwind::{CatchUnwind, panic_message};
 use crate::error::InvocationError;
 use serde::Deserialize;
@@ -68,13 +68,7 @@ pub async fn repair<P: Provider>(
         record.logical_id,
         record.resource_type
     );
-    let mut request = Request::dry_run(
-        &record.stack_id,
-        &record.logical_id,
-        &record.resource_type,
-        &record.physical_id,
-        record.properties.clone(),
-    );
+    let mut request = record.dry_run();
     request.guard_at = Some(guard_at);
     let work = async {
         let drift = provider
