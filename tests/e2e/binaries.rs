@@ -148,6 +148,13 @@ async fn the_kms_provider_binary_creates_and_schedules_a_key() {
 }
 
 /// The sample events of an event function, each run through the real binary.
+/// key-auditor's sample of a unit from the Organization run's queue: run only where one is set up.
+const ORGANIZATION_SAMPLE: &str = "audit-unit";
+
+fn organization_run(env: &[(String, String)]) -> bool {
+    env.iter().any(|(name, _)| name == "AUDIT_ACCOUNTS")
+}
+
 async fn run_samples(binary_name: &str, extra_env: &[(&str, &str)]) -> Vec<(String, Completion)> {
     run_samples_in(&emulator().new_account().await, binary_name, extra_env).await
 }
@@ -171,6 +178,7 @@ async fn run_samples_in(
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .expect("samples")
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| organization_run(&env) == name.starts_with(ORGANIZATION_SAMPLE))
         .collect();
     names.sort();
     let mut results = Vec::new();
@@ -194,6 +202,35 @@ async fn the_scheduled_binaries_answer_every_sample_event() {
             assert!(report[field].is_array(), "{binary_name} {name}: {report}");
         }
     }
+}
+
+#[tokio::test]
+async fn the_key_auditor_binary_fans_out_and_answers_a_queued_unit() {
+    let account = emulator().new_account().await;
+    let sqs = aws_sdk_sqs::Client::new(&account.config);
+    let queue = sqs
+        .create_queue()
+        .queue_name("audit-units")
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    let table = common::audit_runs_table(&account).await;
+    let env = [
+        ("AUDIT_ACCOUNTS", account.id.as_str()),
+        ("AUDIT_EXTERNAL_ID", "sample-external-id-0001"),
+        ("AUDIT_QUEUE_URL", queue.as_str()),
+        ("AUDIT_RUNS_TABLE", table.as_str()),
+    ];
+    let results = run_samples_in(&account, "key-auditor", &env).await;
+    let names: Vec<&str> = results.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["audit-unit.json"]);
+    let Completion::Response(answer) = &results[0].1 else {
+        panic!("{results:?}");
+    };
+    // The sample's account has no member role here: reported, not retried.
+    assert_eq!(answer, &serde_json::json!({"batchItemFailures": []}));
 }
 
 #[tokio::test]

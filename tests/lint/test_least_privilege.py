@@ -21,7 +21,19 @@ CLIENTS = {
     # `client` is a replica Region's KMS client.
     "kms-provider": {"kms": "kms", "client": "kms"},
     "key-rotator": {"kms": "kms"},
-    "key-auditor": {"kms": "kms", "sns": "sns", "cloudwatch": "cloudwatch", "ssm": "ssm"},
+    # sts, sqs, organizations, dynamodb, s3: the Organization run (fan-out, member roles, run
+    # ledger, JSON Lines findings).
+    "key-auditor": {
+        "kms": "kms",
+        "sns": "sns",
+        "cloudwatch": "cloudwatch",
+        "ssm": "ssm",
+        "sts": "sts",
+        "sqs": "sqs",
+        "organizations": "organizations",
+        "dynamodb": "dynamodb",
+        "s3": "s3",
+    },
     "alarm-router": {"cloudwatch": "cloudwatch", "sns": "sns", "ecs": "ecs"},
     "monitoring-provider": {"logs": "logs", "cw": "cloudwatch", "sns": "sns", "ssm": "ssm"},
     "drift-detector": {"sns": "sns", "cloudwatch": "cloudwatch", "lambda": "lambda"},
@@ -33,12 +45,18 @@ RECORDS = os.path.join(ROOT, "shared", "src", "records.rs")
 # A provider also reads one record back: the one a repair puts back.
 RECORD_WRITES = {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem"}
 RECORD_READS = {"dynamodb:Scan"}
-# SDK operations whose IAM action has another name.
-ACTION_OF = {"lambda:Invoke": "lambda:InvokeFunction"}
+# SDK operations whose IAM action has another name (a transaction is authorised item by item).
+ACTION_OF = {
+    "lambda:Invoke": ("lambda:InvokeFunction",),
+    "sqs:SendMessageBatch": ("sqs:SendMessage",),
+    "dynamodb:TransactWriteItems": ("dynamodb:PutItem", "dynamodb:UpdateItem"),
+}
+# key-auditor's calls made under the member role of stacks/audit-member.yaml, not its own.
+MEMBER_CLIENTS = {"hub": "securityhub"}
 # drift-detector runs the providers' Update plans without applying them: it is charged with
 # every read those crates make, and may make no write of theirs.
 DRY_RUN_OF = ("kms-provider", "monitoring-provider", "ecs-provider")
-READ_PREFIXES = ("Describe", "Get", "List")
+READ_PREFIXES = ("Describe", "Get", "List", "Query")
 
 # Granted but not called from the code, each with its reason.
 PLATFORM_ACTIONS = {
@@ -54,6 +72,9 @@ PLATFORM_ACTIONS = {
     "kms:GenerateDataKey": "SNS and SQS encrypt what the function sends to the platform key's topic and queue",
     "kms:Decrypt": "SNS and SQS encrypt what the function sends to the platform key's topic and queue",
     "ssm:AddTagsToResource": "PutParameter with Tags (the owner ledger's records) needs it",
+    "sqs:ReceiveMessage": "Lambda's SQS event source reads key-auditor's unit queues under its role",
+    "sqs:DeleteMessage": "Lambda's SQS event source deletes a handled unit's message",
+    "sqs:GetQueueAttributes": "Lambda's SQS event source reads the queue's settings",
 }
 
 # Actions that lose data or access. Each grant of one must be conditioned on stackhand's owner
@@ -71,6 +92,7 @@ UNCONDITIONED = {
     "sns:DeleteTopic": "not conditioned (docs/architecture.md, 'Ownership': the code's owner check holds)",
     "sns:UntagResource": "as DeleteTopic",
     "dynamodb:DeleteItem": "the providers' own drift records table; a record is stackhand's, never a user's data",
+    "sqs:DeleteMessage": "the event source deletes handled units from key-auditor's own queues",
 }
 
 # Shared modules whose functions make SDK calls on a client the function passes in; a function
@@ -138,7 +160,7 @@ def own_calls(binary: str) -> set[str]:
         for field, operation in CALL.findall(text):
             if field in clients and operation not in NOT_OPERATIONS:
                 call = f"{clients[field]}:{pascal(operation)}"
-                found.add(ACTION_OF.get(call, call))
+                found.update(ACTION_OF.get(call, (call,)))
     return found
 
 
@@ -258,7 +280,28 @@ class NoDataLoss(unittest.TestCase):
 
     def test_the_key_audit_writes_nothing_but_its_metrics_and_its_report(self) -> None:
         writes = {c for c in calls_in("key-auditor") if not c.split(":")[1].startswith(READ_PREFIXES)}
-        self.assertEqual(writes, {"cloudwatch:PutMetricData", "sns:Publish"})
+        # Besides: the Organization run's queue and ledger, and the member role it assumes.
+        self.assertEqual(
+            writes,
+            {
+                "cloudwatch:PutMetricData",
+                "sns:Publish",
+                "sqs:SendMessage",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "sts:AssumeRole",
+                "s3:PutObject",
+            },
+        )
+
+    def test_the_organization_grants_exist_only_with_audit_accounts(self) -> None:
+        role = load("template.yaml")["Resources"]["KeyAuditorRole"]
+        organization = {"sts", "sqs:ReceiveMessage", "dynamodb", "organizations", "s3:"}
+        for statement in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+            text = str(statement)
+            if any(word in text for word in organization) or "AuditUnitsQueue" in text:
+                self.assertEqual(statement["Fn::If"][0], "AuditsOrganization", statement)
+                self.assertEqual(statement["Fn::If"][2], {"Ref": "AWS::NoValue"})
 
     def test_drift_detection_writes_nothing_but_its_metrics_and_its_report(self) -> None:
         writes = {c for c in calls_in("drift-detector") if not c.split(":")[1].startswith(READ_PREFIXES)}
@@ -329,6 +372,17 @@ class AuditMember(unittest.TestCase):
         reads = {c for c in calls_in("key-auditor") if c.startswith("kms:")}
         self.assertEqual(granted, reads)
         self.assertTrue(all(a.split(":")[1].startswith(READ_PREFIXES) for a in granted), granted)
+
+    def test_it_grants_exactly_the_security_hub_calls_the_audit_makes(self) -> None:
+        granted = {a for s in statements(self.role) for a in actions(s) if a.startswith("securityhub:")}
+        made = {
+            f"{MEMBER_CLIENTS[field]}:{pascal(op)}"
+            for _, text in sources("key-auditor")
+            for field, op in CALL.findall(text)
+            if field in MEMBER_CLIENTS
+        }
+        self.assertEqual(granted, made)
+        self.assertEqual(made, {"securityhub:BatchImportFindings", "securityhub:GetFindings"})
 
     def test_it_trusts_only_the_auditor_role_with_the_external_id(self) -> None:
         trust = self.role["Properties"]["AssumeRolePolicyDocument"]["Statement"]

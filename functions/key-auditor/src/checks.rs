@@ -64,6 +64,37 @@ impl Check {
         }
     }
 
+    /// What to do about it, in a sentence (Security Hub's remediation text).
+    pub fn remedy(self) -> &'static str {
+        match self {
+            Check::RotationDisabled => {
+                "Turn on automatic rotation (EnableKeyRotation), or the KmsKey profile's rotation."
+            }
+            Check::PublicKeyPolicy => {
+                "Restrict the Allow statement to named principals, or add a condition such as aws:PrincipalOrgID or kms:CallerAccount."
+            }
+            Check::BroadKeyAccess => {
+                "Grant the principal only the kms: actions it uses, not kms:* or *."
+            }
+            Check::PendingDeletion => {
+                "Cancel the deletion (CancelKeyDeletion) if anything still decrypts with this key."
+            }
+            Check::DisabledKey => "Enable the key if it is still needed, or schedule its deletion.",
+            Check::MultiRegionKey => {
+                "Confirm the key must be multi-Region; a single-Region key keeps its material in one Region."
+            }
+            Check::MissingAlias => "Give the key an alias that says what it protects.",
+            Check::MissingRequiredTags => "Tag the key with every key the organization requires.",
+            Check::UnusedKey => "Disable or schedule the deletion of a key nothing uses.",
+            Check::CrossAccountAccess => {
+                "Remove the other account's principal from the key policy, or add the account to the trusted list."
+            }
+            Check::ExternalGrant => {
+                "Retire or revoke the grant, or add the account to the trusted list."
+            }
+        }
+    }
+
     pub fn severity(self) -> Severity {
         match self {
             Check::PublicKeyPolicy | Check::PendingDeletion => Severity::Critical,

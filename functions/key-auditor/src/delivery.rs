@@ -11,20 +11,24 @@ const MAX_SUBJECT: usize = 100;
 /// Findings listed one by one in the message; the rest are counted.
 const MAX_LISTED: usize = 200;
 
-pub fn metric_data(report: &Report) -> Vec<MetricDatum> {
+/// `dimensions` (AccountId and Region in an Organization run) go on every datum.
+pub fn metric_data(report: &Report, dimensions: &[Dimension]) -> Vec<MetricDatum> {
     let mut data = vec![
         MetricDatum::builder()
             .metric_name("KeysScanned")
+            .set_dimensions(Some(dimensions.to_vec()))
             .value(report.keys_scanned as f64)
             .unit(StandardUnit::Count)
             .build(),
         MetricDatum::builder()
             .metric_name("CompliancePercent")
+            .set_dimensions(Some(dimensions.to_vec()))
             .value(report.compliance_percent)
             .unit(StandardUnit::Percent)
             .build(),
         MetricDatum::builder()
             .metric_name("SuppressedFindings")
+            .set_dimensions(Some(dimensions.to_vec()))
             .value(report.suppressed.len() as f64)
             .unit(StandardUnit::Count)
             .build(),
@@ -34,6 +38,7 @@ pub fn metric_data(report: &Report) -> Vec<MetricDatum> {
         data.push(
             MetricDatum::builder()
                 .metric_name("Findings")
+                .set_dimensions(Some(dimensions.to_vec()))
                 .dimensions(Dimension::builder().name("Check").value(check.id()).build())
                 .value(count as f64)
                 .unit(StandardUnit::Count)
@@ -47,11 +52,12 @@ pub async fn put_metrics(
     cloudwatch: &aws_sdk_cloudwatch::Client,
     namespace: &str,
     report: &Report,
+    dimensions: &[Dimension],
 ) -> Result<(), String> {
     cloudwatch
         .put_metric_data()
         .namespace(namespace)
-        .set_metric_data(Some(metric_data(report)))
+        .set_metric_data(Some(metric_data(report, dimensions)))
         .send()
         .await
         .map(|_| ())

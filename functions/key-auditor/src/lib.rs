@@ -3,9 +3,16 @@
 //! audit metrics. At most 5 KMS calls per key (6 with REQUIRED_TAGS or a suppression by tags),
 //! four of them side by side; bounded concurrency. Findings the suppression list mutes are reported apart.
 
+pub mod asff;
 pub mod checks;
 pub mod delivery;
+pub mod fleet;
+pub mod jsonl;
+pub mod organization;
 pub mod report;
+pub mod run_summary;
+pub mod runs;
+pub mod security_hub;
 pub mod suppressions;
 
 pub use report::{KeyError, KeyOutcome, Report};
@@ -13,6 +20,7 @@ pub use report::{KeyError, KeyOutcome, Report};
 use aws_config::SdkConfig;
 use aws_sdk_kms::Client;
 use checks::{GrantFacts, KeyFacts, LastUsage, Rules};
+use fleet::FleetSettings;
 use lambda_runtime::Diagnostic;
 
 use serde_json::Value;
@@ -66,6 +74,9 @@ pub enum AuditError {
     /// Unreadable or malformed: no key is audited.
     #[error("no audit: {0}")]
     Suppressions(String),
+    /// The Organization run could not be fanned out, or a queue event not read.
+    #[error("organization run: {0}")]
+    FanOut(String),
 }
 
 impl From<AuditError> for Diagnostic {
@@ -75,6 +86,7 @@ impl From<AuditError> for Diagnostic {
             AuditError::Listing(_) => "Stackhand.KmsListingFailed",
             AuditError::Delivery(..) => "Stackhand.ReportNotDelivered",
             AuditError::Suppressions(_) => "Stackhand.BadSuppressionList",
+            AuditError::FanOut(_) => "Stackhand.OrganizationRunFailed",
         };
         Diagnostic {
             error_type: error_type.to_owned(),
@@ -90,6 +102,8 @@ pub struct KeyAuditor {
     cloudwatch: aws_sdk_cloudwatch::Client,
     ssm: aws_sdk_ssm::Client,
     settings: Arc<AuditSettings>,
+    /// Set (by `AUDIT_ACCOUNTS`) for an Organization run.
+    fleet: Option<organization::Fleet>,
 }
 
 impl KeyAuditor {
@@ -100,18 +114,70 @@ impl KeyAuditor {
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             ssm: aws_sdk_ssm::Client::new(config),
             settings: Arc::new(settings),
+            fleet: None,
         }
+    }
+
+    /// The Organization run's settings: units fanned out on a queue, audited in member accounts.
+    pub fn with_fleet(mut self, config: &SdkConfig, fleet: FleetSettings) -> Self {
+        self.fleet = Some(organization::Fleet::new(config, fleet));
+        self
+    }
+
+    /// The same auditor reading the keys of a member account (its own clients deliver).
+    pub fn in_member(&self, member: &SdkConfig) -> Self {
+        KeyAuditor {
+            kms: Client::new(member),
+            ..self.clone()
+        }
+    }
+
+    pub fn cloudwatch(&self) -> &aws_sdk_cloudwatch::Client {
+        &self.cloudwatch
+    }
+
+    pub fn sns(&self) -> &aws_sdk_sns::Client {
+        &self.sns
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.settings.namespace
+    }
+
+    pub fn report_topic(&self) -> Option<&str> {
+        self.settings.report_topic_arn.as_deref()
     }
 
     /// Reads the settings from the environment and builds the clients once.
     pub fn from_config(config: &SdkConfig) -> Result<Self, String> {
-        let settings = AuditSettings::read(&Settings::from_env()).map_err(|e| e.to_string())?;
-        Ok(KeyAuditor::new(config, Client::new(config), settings))
+        let env = Settings::from_env();
+        let settings = AuditSettings::read(&env).map_err(|e| e.to_string())?;
+        let own_region = config.region().map(|r| r.to_string());
+        let fleet = FleetSettings::read(&env, own_region).map_err(|e| e.to_string())?;
+        let auditor = KeyAuditor::new(config, Client::new(config), settings);
+        Ok(match fleet {
+            Some(fleet) => auditor.with_fleet(config, fleet),
+            None => auditor,
+        })
     }
 
     pub async fn handle(&self, event: Value) -> Result<Value, AuditError> {
+        if organization::is_queue_event(&event) {
+            let Some(fleet) = &self.fleet else {
+                return Err(AuditError::FanOut(
+                    "an SQS event, but AUDIT_ACCOUNTS is not set: this function runs no Organization audit".to_owned(),
+                ));
+            };
+            // Malformed, it fails the batch: no unit is audited under a list that cannot be read.
+            let suppressions = self.suppressions().await?;
+            return Box::pin(fleet.work(self, event, &suppressions)).await;
+        }
         let run = shared::schedule::parse(&event)?;
+        // Read first: a malformed list fails the run before any audit starts.
         let suppressions = self.suppressions().await?;
+        if let (Some(fleet), None) = (&self.fleet, &run.key_ids) {
+            return Box::pin(fleet.fan_out()).await;
+        }
         let report = self.audit(run.key_ids, &suppressions).await?;
         tracing::info!(
             keys = report.keys_scanned,
@@ -129,7 +195,8 @@ impl KeyAuditor {
         );
         // The two channels are independent: metrics failing must not keep the summary from
         // the security team, nor the other way round.
-        let metrics = delivery::put_metrics(&self.cloudwatch, &self.settings.namespace, &report);
+        let metrics =
+            delivery::put_metrics(&self.cloudwatch, &self.settings.namespace, &report, &[]);
         let summary_sent = async {
             match &self.settings.report_topic_arn {
                 Some(topic) => delivery::publish_summary(&self.sns, topic, &report).await,

@@ -246,3 +246,37 @@ pub async fn received(account: &Account, queue: &str) -> Vec<Value> {
         .map(|m| serde_json::from_str(m.body().expect("body")).expect("SNS envelope"))
         .collect()
 }
+
+/// key-auditor's run ledger as template.yaml's AuditRunsTable makes it, in `account`; its name.
+pub async fn audit_runs_table(account: &Account) -> String {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    const TABLE: &str = "stackhand-audit-runs";
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attribute")
+    };
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("key")
+    };
+    aws_sdk_dynamodb::Client::new(&account.config)
+        .create_table()
+        .table_name(TABLE)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("run"))
+        .attribute_definitions(attribute("unit"))
+        .key_schema(key("run", KeyType::Hash))
+        .key_schema(key("unit", KeyType::Range))
+        .send()
+        .await
+        .expect("audit runs table");
+    TABLE.to_owned()
+}

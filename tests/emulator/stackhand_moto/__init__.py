@@ -4,7 +4,7 @@ Each operation follows the AWS API reference: request and response shapes, and t
 errors AWS returns. Written so it could be sent upstream; it is not a general mock.
 """
 
-from . import cbor_bridge, cloudwatch_ext, ecs_settings, kms_key_material, kms_paging, kms_replicas, kms_rotation, kms_usage, logs_filters, logs_kms, logs_queries, strict
+from . import cbor_bridge, cloudwatch_ext, ecs_settings, kms_key_material, kms_paging, kms_replicas, kms_rotation, kms_usage, logs_filters, logs_kms, logs_queries, securityhub_rules, strict
 
 INSTALLED = False
 
@@ -25,6 +25,7 @@ def install() -> None:
     kms_rotation.install()
     kms_usage.install()
     logs_filters.install()
+    securityhub_rules.install()
     # Last: its rules wrap what the others registered.
     strict.install()
     INSTALLED = True

@@ -16,13 +16,16 @@ from moto.cloudformation.parsing import (
 from . import custom, functions
 from .custom import CustomResource, ResourceFailed
 
-# Native types moto 5.2.5 has no CloudFormation model for. None changes what a test observes of
-# stackhand: each is an SNS/SQS/Lambda/Scheduler side resource of template.yaml.
+# Native types moto 5.2.5 has no CloudFormation model for, or one the engine must not use. None
+# changes what a test observes of stackhand: each is an SNS/SQS/Lambda/Scheduler side resource of
+# template.yaml.
 UNMODELLED = {
     "AWS::SNS::Subscription": "e-mail subscriptions are never delivered by the emulator",
     "AWS::SQS::QueuePolicy": "the emulator does not enforce resource policies",
     "AWS::Lambda::EventInvokeConfig": "retries of asynchronous invocations are the engine's own",
     "AWS::Scheduler::Schedule": "schedules do not fire locally; tests and the demo invoke the functions",
+    # moto would invoke the function inside SendMessage, while the sender is that same function.
+    "AWS::Lambda::EventSourceMapping": "queues are not polled locally; tests feed the function SQS events as the event source does",
 }
 
 
@@ -90,7 +93,7 @@ def create(stack: Any, logical_id: str, resource_json: dict[str, Any], propertie
             failed.resource = resource  # type: ignore[attr-defined]
             raise
         return _answered(resource, response)
-    if resource_class_from_type(resource_type) is None:
+    if resource_class_from_type(resource_type) is None or resource_type in UNMODELLED:
         if resource_type not in UNMODELLED:
             raise ResourceFailed(f"Resource type {resource_type} is not supported by the local engine")
         return Unmodelled(logical_id, resource_type, stack.name, stack.account_id, stack.region_name)
