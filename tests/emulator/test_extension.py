@@ -377,9 +377,6 @@ class AccountIsolationTest(Emulator):
         self.assertEqual(sessions[1].describe_log_groups()["logGroups"], [])
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class StrictRulesTest(Emulator):
     """What real AWS refuses and moto accepted: each rule of stackhand_moto/strict.py."""
@@ -579,3 +576,80 @@ class KmsLastUsageTest(Emulator):
         answer = kms.get_key_last_usage(KeyId=key)
         self.assertNotIn("KeyLastUsage", answer)
         self.assertGreater(answer["TrackingStartDate"], answer["KeyCreationDate"])
+
+
+class SecurityHubRulesTest(Emulator):
+    """securityhub_rules.py: who may import, ASFF limits, provider updates, GetFindings filters, and
+    AssumeRole with an ExternalId."""
+
+    ACCOUNT = "123456789012"  # moto's default account for the "testing" keys
+
+    def finding(self, finding_id: str, **changes) -> dict:
+        product = f"arn:aws:securityhub:us-east-1:{self.ACCOUNT}:product/{self.ACCOUNT}/default"
+        base = {
+            "SchemaVersion": "2018-10-08", "Id": finding_id, "ProductArn": product,
+            "GeneratorId": "stackhand/key-auditor/rotation-disabled", "AwsAccountId": self.ACCOUNT,
+            "Types": ["Software and Configuration Checks/AWS Security Best Practices/KMS rotation-disabled"],
+            "CreatedAt": "2026-12-01T06:00:00Z", "UpdatedAt": "2026-12-01T06:00:00Z",
+            "Severity": {"Label": "HIGH"}, "Title": "t", "Description": "d",
+            "Resources": [{"Type": "AwsKmsKey", "Id": KEY}],
+            "Compliance": {"Status": "FAILED"}, "RecordState": "ACTIVE",
+        }
+        base.update(changes)
+        return base
+
+    def test_a_finding_for_another_account_is_refused_whole(self) -> None:
+        hub = self.client("securityhub")
+        code = self.code_of(lambda: hub.batch_import_findings(Findings=[self.finding("x-other", AwsAccountId="999999999999")]))
+        self.assertEqual(code, "AccessDeniedException")
+
+    def test_limits_fail_the_finding_alone(self) -> None:
+        hub = self.client("securityhub")
+        answer = hub.batch_import_findings(Findings=[
+            self.finding("x-long", Description="d" * 1025),
+            self.finding("x-type", Types=["Made Up/Category"]),
+            self.finding("x-ok"),
+        ])
+        self.assertEqual(answer["SuccessCount"], 1)
+        reasons = {f["Id"]: f["ErrorMessage"] for f in answer["FailedFindings"]}
+        self.assertIn("Description is 1025 characters", reasons["x-long"])
+        self.assertIn("namespace", reasons["x-type"])
+        self.assertEqual(self.code_of(lambda: hub.batch_import_findings(Findings=[self.finding(f"x{i}") for i in range(101)])),
+                         "InvalidInputException")
+
+    def test_passing_resolves_the_workflow_and_the_provider_cannot_change_it(self) -> None:
+        hub = self.client("securityhub")
+        hub.batch_import_findings(Findings=[self.finding("x-fixed")])
+        hub.batch_import_findings(Findings=[self.finding("x-fixed", Compliance={"Status": "PASSED"}, RecordState="ARCHIVED",
+                                                         Workflow={"Status": "NEW"}, Severity={"Label": "LOW"})])
+        found = hub.get_findings(Filters={"Id": [{"Value": "x-fixed", "Comparison": "EQUALS"}]})["Findings"]
+        self.assertEqual(len(found), 1)
+        self.assertEqual((found[0]["Workflow"]["Status"], found[0]["RecordState"], found[0]["Severity"]["Label"]),
+                         ("RESOLVED", "ARCHIVED", "HIGH"))
+
+    def test_get_findings_filters_by_prefix_and_state(self) -> None:
+        hub = self.client("securityhub")
+        hub.batch_import_findings(Findings=[self.finding("f-open"), self.finding("f-other", GeneratorId="someone/else")])
+        open_ours = hub.get_findings(Filters={
+            "GeneratorId": [{"Value": "stackhand/key-auditor/", "Comparison": "PREFIX"}],
+            "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
+            "Id": [{"Value": "f-", "Comparison": "PREFIX"}],
+        })["Findings"]
+        self.assertEqual([f["Id"] for f in open_ours], ["f-open"])
+
+    def test_an_external_id_must_match_the_roles_trust_policy(self) -> None:
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+                 "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"sts:ExternalId": "right-external-id"}}}]}
+        self.client("iam").create_role(RoleName="audit-member", AssumeRolePolicyDocument=json.dumps(trust))
+        sts = self.client("sts")
+        role = f"arn:aws:iam::{self.ACCOUNT}:role/audit-member"
+        sts.assume_role(RoleArn=role, RoleSessionName="audit", ExternalId="right-external-id")
+        for wrong in ({"ExternalId": "wrong-external-id"}, {}):
+            self.assertEqual(self.code_of(lambda: sts.assume_role(RoleArn=role, RoleSessionName="audit", **wrong)), "AccessDenied")
+        missing = f"arn:aws:iam::{self.ACCOUNT}:role/never-made"
+        self.assertEqual(self.code_of(lambda: sts.assume_role(RoleArn=missing, RoleSessionName="audit", ExternalId="x" * 16)),
+                         "AccessDenied")
+
+
+if __name__ == "__main__":
+    unittest.main()
