@@ -29,6 +29,7 @@ import zipfile
 
 import audit as audits
 import drift
+import organization
 import report
 from harness import FUNCTIONS, PROWLER, PEER_PYTHON, ROOT, Emulator, Listener, RuntimeApi, command, lambda_env, peak_rss_mb, spread
 
@@ -133,6 +134,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,300,1000", help="audit sizes (default 100,300,1000)")
     parser.add_argument("--audit-runs", type=int, default=3, help="runs of each audit subject per size; the median is kept (default 3)")
     parser.add_argument("--drift-sizes", default="100,1000", help="drift check sizes, in recorded resources (default 100,1000)")
+    parser.add_argument("--org", default="10x2x100",
+                        help="the Organization audit: accounts x Regions (1-2) x keys per account and Region (default 10x2x100); empty to skip")
+    parser.add_argument("--org-workers", type=int, default=4, help="key-auditor execution environments at once for the Organization (default 4)")
     parser.add_argument("--no-prowler", action="store_true", help="skip the Prowler comparison")
     parser.add_argument("--no-router", action="store_true", help="skip the criterion benchmark of the alarm router")
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"), help="where the results go")
@@ -179,6 +183,11 @@ def main() -> None:
     for size in [int(s) for s in args.drift_sizes.split(",") if s]:
         print(f"drift check of {size} recorded resources")
         results["drift"].append(drift.compare(emulator, size))
+
+    if args.org:
+        accounts, regions, keys = (int(n) for n in args.org.split("x"))
+        print(f"Organization audit: {accounts} accounts x {regions} Regions x {keys} keys, {args.org_workers} workers")
+        results["organization"] = organization.compare(emulator, accounts, regions, keys, args.org_workers, use_prowler)
 
     results["sizes_arm64"] = artifact_sizes()
     if not args.no_router:

@@ -68,15 +68,15 @@ class Emulator:
         self._recorder("reset-recording")
         self._recorder("start-recording")
 
-    def stop_recording(self, account: dict) -> dict:
-        """Calls made with `account`'s credentials since start_recording, by operation."""
+    def stop_recording(self, account: dict | None) -> dict:
+        """Calls made with `account`'s credentials (any, for None) since start_recording, by operation."""
         self._recorder("stop-recording")
         counts: dict = {}
         with open(self.recording_path) as f:
             for line in f:
                 entry = json.loads(line)
                 headers = {k.lower(): v for k, v in entry.get("headers", {}).items()}
-                if f"Credential={account['AWS_ACCESS_KEY_ID']}/" not in headers.get("authorization", ""):
+                if account and f"Credential={account['AWS_ACCESS_KEY_ID']}/" not in headers.get("authorization", ""):
                     continue
                 # JSON protocols name the operation in X-Amz-Target, RPC v2 CBOR in the path.
                 if "x-amz-target" in headers:

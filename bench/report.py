@@ -168,6 +168,67 @@ def drift_check(results: dict, lines: list, goals: list) -> None:
                   largest["ours_mb"] <= 64))
 
 
+PROJECTED_UNITS = 100 * 17
+# What the bench's stand-in for Lambda's SQS event source calls, not key-auditor.
+EVENT_SOURCE_CALLS = ("ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility")
+# Calls a unit makes besides its keys, one after another: AssumeRole, ListKeys and ListAliases
+# (one page each at 100 keys), GetFindings, BatchImportFindings, PutObject, PutMetricData,
+# TransactWriteItems, UpdateItem (the summary claim).
+UNIT_OVERHEAD_CALLS = 9
+
+
+def organization(results: dict, lines: list, goals: list) -> None:
+    row = results.get("organization")
+    if not row:
+        return
+    keys = row["accounts"] * row["regions"] * row["keys"]
+    kms_calls = sum(n for op, n in row["ours_calls"].items() if op in PER_KEY + PAGES)
+    per_key = kms_calls / keys
+    lines += ["", f"## 3c. Organization audit: {row['accounts']} accounts x {row['regions']} Regions x {row['keys']} keys", "",
+              f"key-auditor fans out {row['units']} units on an SQS queue; {row['workers']} release binaries, each under its own "
+              "local Runtime API, take one unit at a time as the queue's event source would (BatchSize 1), each assuming the "
+              "member role with its ExternalId, importing into the member's Security Hub and writing JSON Lines to S3. The "
+              "time runs from the scheduled event to the last unit counted. Prowler runs its KMS checks once per account with "
+              "`-R <member role> -I <ExternalId>` (how its users scan several accounts); the sequential script runs once per "
+              "account and Region with the same role. Findings are compared key by key on the checks both tools have.", "",
+              "| subject | wall time | KMS calls per key | peak memory | findings |", "|---|---|---|---|---|"]
+    found = "the expected set" if row["ours_exact"] else "**differs from the expected set**"
+    lines.append(f"| key-auditor, {row['workers']} at once | {row['ms'] / 1000:.1f} s | {per_key:.2f} | {row['mb']:.1f} MB a worker | {found} |")
+    if "prowler_ms" in row:
+        agree = "agree on every key" if row["prowler_agree"] else f"**differ on {row['prowler_differing']} keys**"
+        lines.append(f"| Prowler, per account | {row['prowler_ms'] / 1000:.1f} s ({row['prowler_ms'] / row['ms']:.1f}x) | | "
+                     f"{row['prowler_mb']:.0f} MB | {agree} with key-auditor |")
+    else:
+        lines.append("| Prowler, per account | not run (`--no-prowler`, or bench/.venv-prowler missing) | | | |")
+    seq = "the expected set" if not row["sequential_differing"] else f"differs on {row['sequential_differing']} keys"
+    lines.append(f"| sequential boto3, per account and Region | {row['sequential_ms'] / 1000:.1f} s "
+                 f"({row['sequential_ms'] / row['ms']:.1f}x) | | | {seq} |")
+    audits = results.get("audit") or []
+    if audits:
+        ceiling = max(r["ceiling_per_s"] for r in audits)
+        total_calls = sum(n for op, n in row["ours_calls"].items() if op not in EVENT_SOURCE_CALLS)
+        floor = total_calls / ceiling
+        lines += ["", f"What is the emulator's: the run made {total_calls:,} calls in all (KMS, STS, Security Hub, S3, SQS, "
+                  f"DynamoDB, CloudWatch); at the most this emulator served in this run ({ceiling:.0f} calls/s, section 3) they "
+                  f"need {floor:.1f} s, {min(floor / (row['ms'] / 1000), 1):.0%} of the measured time (the event source's own "
+                  "ReceiveMessage and DeleteMessage calls not counted)."]
+    unit_keys = row["keys"]
+    unit_s = (unit_keys * 2 * AWS_CALL_MS / 16 + UNIT_OVERHEAD_CALLS * AWS_CALL_MS) / 1000
+    quota_s = max(row["ours_calls"].get(op, 0) / row["units"] / quota for op, quota in KMS_QUOTAS.items())
+    lines += ["", f"Projection for {PROJECTED_UNITS:,} units (100 accounts x 17 Regions, {unit_keys} keys each) on AWS: KMS quotas are "
+              "per account and Region, so units never share one; a unit's keys are 2 round trips in sequence, 16 at a time, plus "
+              f"{UNIT_OVERHEAD_CALLS} calls of its own, at an assumed {AWS_CALL_MS} ms a call: {unit_s:.2f} s a unit "
+              f"(its quota bound, {quota_s:.2f} s, is lower). With the default AuditConcurrency=10 the run takes about "
+              f"{PROJECTED_UNITS / 10 * unit_s / 60:.1f} min; with 100, {PROJECTED_UNITS / 100 * unit_s:.0f} s. The Lambda "
+              "invocations are 1,700 of at most 128 MB for a few hundred milliseconds each."]
+    for note in row["notes"]:
+        lines.append(f"- {note}")
+    goals.append((f"Organization run finds the expected set ({row['units']} units)", "yes" if row["ours_exact"] else "no", row["ours_exact"]))
+    goals.append(("Organization worker peak RSS ≤ 40 MB", f"{row['mb']:.1f} MB", row["mb"] <= 40))
+    if "prowler_ms" in row:
+        goals.append(("Organization run faster than Prowler per account", f"{row['prowler_ms'] / row['ms']:.1f}x", row["prowler_ms"] > row["ms"]))
+
+
 def artifacts(results: dict, lines: list, goals: list) -> None:
     sizes = results["sizes_arm64"]
     lines += ["", "## 4. Size: stripped arm64 `bootstrap` (`make build`) and its zip", ""]
@@ -207,6 +268,7 @@ def render(results: dict) -> str:
     create(results, body, goals)
     audit(results, body, goals)
     drift_check(results, body, goals)
+    organization(results, body, goals)
     artifacts(results, body, goals)
     router(results, body, goals)
     lines += ["## Goals", "", "| goal | measured | |", "|---|---|---|"]
