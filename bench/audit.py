@@ -17,35 +17,35 @@ from harness import PEER_PYTHON, PROWLER, REGION, ROOT, Emulator, scheduled_run
 PER_KEY_CALLS = ("DescribeKey", "GetKeyPolicy", "GetKeyRotationStatus", "GetKeyLastUsage", "ListGrants")
 
 
+def fleet_key(kms, account_id: str, i: int) -> tuple[str, list[str]]:
+    """The fleet's i-th key: every 10th has rotation off, every 50th a public statement, every
+    40th is pending deletion, every 25th is multi-Region. Returns its ARN and expected checks."""
+    root = f"arn:aws:iam::{account_id}:root"
+    statements = [{"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"}]
+    checks = []
+    if i % 50 == 7:
+        statements.append({"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"})
+        checks.append("public-key-policy")
+    key = kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}), MultiRegion=(i % 25 == 3))["KeyMetadata"]
+    kms.create_alias(AliasName=f"alias/fleet-{i:04d}", TargetKeyId=key["KeyId"])
+    if i % 25 == 3:
+        checks.append("multi-region-key")
+    if i % 40 == 5:
+        kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
+        checks.append("pending-deletion")
+    elif i % 10 == 1:
+        checks.append("rotation-disabled")
+    else:
+        kms.enable_key_rotation(KeyId=key["KeyId"])
+    return key["Arn"], sorted(checks)
+
+
 def fleet(emulator: Emulator, size: int) -> tuple[dict, dict]:
-    """An account with `size` keys: every 10th has rotation off, every 50th a public statement,
-    every 40th is pending deletion, every 25th is multi-Region. Returns the expectations."""
+    """An account with `size` keys of the fleet's pattern; returns the account and the expectations."""
     account = emulator.account()
     kms = emulator.client("kms", account)
-    root = f"arn:aws:iam::{account['id']}:root"
-    expected: dict = {}
-
-    def make(i: int) -> None:
-        statements = [{"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"}]
-        checks = []
-        if i % 50 == 7:
-            statements.append({"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"})
-            checks.append("public-key-policy")
-        key = kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}), MultiRegion=(i % 25 == 3))["KeyMetadata"]
-        kms.create_alias(AliasName=f"alias/fleet-{i:04d}", TargetKeyId=key["KeyId"])
-        if i % 25 == 3:
-            checks.append("multi-region-key")
-        if i % 40 == 5:
-            kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
-            checks.append("pending-deletion")
-        elif i % 10 == 1:
-            checks.append("rotation-disabled")
-        else:
-            kms.enable_key_rotation(KeyId=key["KeyId"])
-        expected[key["Arn"]] = sorted(checks)
-
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(make, range(size)))
+        expected = dict(pool.map(lambda i: fleet_key(kms, account["id"], i), range(size)))
     return account, expected
 
 
@@ -70,7 +70,12 @@ def prowler(emulator: Emulator, account: dict, out_dir: str) -> tuple[float, flo
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = (time.perf_counter() - started) * 1000
-    findings: dict = {}
+    return elapsed, usage.ru_maxrss / 1024, prowler_findings(out_dir, {})
+
+
+def prowler_findings(out_dir: str, found: dict) -> dict:
+    """Adds the FAIL results of Prowler's OCSF reports in `out_dir` on the shared checks to
+    `found` (key ARN -> checks); returns it with each list sorted."""
     for name in os.listdir(out_dir):
         if name.endswith(".ocsf.json"):
             with open(os.path.join(out_dir, name)) as f:
@@ -78,8 +83,10 @@ def prowler(emulator: Emulator, account: dict, out_dir: str) -> tuple[float, flo
                     check = PROWLER_CHECKS.get(item.get("metadata", {}).get("event_code", ""))
                     if check and item.get("status_code") == "FAIL":
                         for resource in item.get("resources", []):
-                            findings.setdefault(resource.get("uid", ""), []).append(check)
-    return elapsed, usage.ru_maxrss / 1024, {k: sorted(v) for k, v in findings.items()}
+                            found.setdefault(resource.get("uid", ""), []).append(check)
+    for checks in found.values():
+        checks.sort()
+    return found
 
 def sequential(emulator: Emulator, account: dict) -> tuple[float, dict]:
     """The plain sequential boto3 audit (bench/peers/sequential_audit.py) on the same keys."""

@@ -1,4 +1,5 @@
-"""The Organization audit benchmark: member accounts x Regions x keys on the emulator. key-auditor
+"""The Organization audit benchmark: member accounts x Regions x keys (the audit fleet's pattern)
+on the emulator. key-auditor
 fans the run out on an SQS queue and several release binaries, each under its own local Runtime
 API, take one unit at a time as Lambda's event source would. Its peers, on the same keys: Prowler's
 KMS checks run once per account with the member role (`-R`, `-I`), as its users scan several
@@ -16,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 
-from audit import PROWLER_CHECKS, _differing
+from audit import PROWLER_CHECKS, _differing, fleet_key, prowler_findings
 from harness import PEER_PYTHON, PROWLER, REGION, ROOT, Emulator, RuntimeApi, command, lambda_env, peak_rss_mb, scheduled_run
 
 ROLE = "stackhand-key-audit"
@@ -27,30 +28,6 @@ REGIONS = ("us-east-1", "eu-west-1")
 def _client(emulator: Emulator, service: str, creds: dict, region: str = REGION):
     return boto3.client(service, endpoint_url=emulator.endpoint, region_name=region, aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
                         aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"], aws_session_token=creds["AWS_SESSION_TOKEN"])
-
-
-def _keys(kms, account_id: str, region: str, count: int, expected: dict) -> None:
-    """The audit fleet's pattern: every 10th key has rotation off, every 50th a public statement,
-    every 40th is pending deletion, every 25th is multi-Region."""
-    root = f"arn:aws:iam::{account_id}:root"
-    for i in range(count):
-        statements = [{"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"}]
-        checks = []
-        if i % 50 == 7:
-            statements.append({"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"})
-            checks.append("public-key-policy")
-        key = kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}), MultiRegion=(i % 25 == 3))["KeyMetadata"]
-        kms.create_alias(AliasName=f"alias/org-{i:04d}", TargetKeyId=key["KeyId"])
-        if i % 25 == 3:
-            checks.append("multi-region-key")
-        if i % 40 == 5:
-            kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
-            checks.append("pending-deletion")
-        elif i % 10 == 1:
-            checks.append("rotation-disabled")
-        else:
-            kms.enable_key_rotation(KeyId=key["KeyId"])
-        expected[key["Arn"]] = sorted(checks)
 
 
 def organization(emulator: Emulator, accounts: int, regions: int, keys: int) -> tuple[dict, list[dict], dict]:
@@ -77,9 +54,8 @@ def organization(emulator: Emulator, accounts: int, regions: int, keys: int) -> 
     expected: dict = {}
 
     def populate(member: dict, region: str) -> dict:
-        found: dict = {}
-        _keys(_client(emulator, "kms", member, region), member["id"], region, keys, found)
-        return found
+        kms = _client(emulator, "kms", member, region)
+        return dict(fleet_key(kms, member["id"], i) for i in range(keys))
 
     for member in members:
         emulator.client("iam", member).create_role(RoleName=ROLE, AssumeRolePolicyDocument=trust)
@@ -195,15 +171,8 @@ def prowler(emulator: Emulator, central: dict, members: list[dict], regions: int
         _, _, usage = os.wait4(process.pid, 0)
         total += (time.perf_counter() - started) * 1000
         peak = max(peak, usage.ru_maxrss / 1024)
-        for name in os.listdir(out_dir):
-            if name.endswith(".ocsf.json"):
-                with open(os.path.join(out_dir, name)) as f:
-                    for item in json.load(f):
-                        check = PROWLER_CHECKS.get(item.get("metadata", {}).get("event_code", ""))
-                        if check and item.get("status_code") == "FAIL":
-                            for resource in item.get("resources", []):
-                                found.setdefault(resource.get("uid", ""), []).append(check)
-    return total, peak, {k: sorted(v) for k, v in found.items()}
+        prowler_findings(out_dir, found)
+    return total, peak, found
 
 
 def compare(emulator: Emulator, accounts: int, regions: int, keys: int, workers: int, use_prowler: bool) -> dict:

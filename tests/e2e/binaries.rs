@@ -205,7 +205,7 @@ async fn the_scheduled_binaries_answer_every_sample_event() {
 }
 
 #[tokio::test]
-async fn the_key_auditor_binary_fans_out_and_answers_a_queued_unit() {
+async fn the_key_auditor_binary_answers_a_queued_unit_of_an_organization_run() {
     let account = emulator().new_account().await;
     let sqs = aws_sdk_sqs::Client::new(&account.config);
     let queue = sqs

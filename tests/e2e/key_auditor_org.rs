@@ -85,12 +85,21 @@ async fn central() -> Central {
 
 impl Central {
     fn auditor(&self, config: &aws_config::SdkConfig, accounts: &[&Account]) -> KeyAuditor {
+        self.auditor_with(config, accounts, None)
+    }
+
+    fn auditor_with(
+        &self,
+        config: &aws_config::SdkConfig,
+        accounts: &[&Account],
+        suppressions_parameter: Option<&str>,
+    ) -> KeyAuditor {
         let settings = AuditSettings {
             report_topic_arn: Some(self.topic.clone()),
             namespace: DEFAULT_NAMESPACE.to_owned(),
             required_tags: vec![],
             concurrency: 8,
-            suppressions_parameter: None,
+            suppressions_parameter: suppressions_parameter.map(str::to_owned),
             trusted_accounts: vec![],
             unused_key_days: 90,
         };
@@ -502,6 +511,81 @@ fn an_organization_run_audits_every_member_reports_who_could_not_be_audited_and_
             "{}",
             summaries[0].1
         );
+    });
+}
+
+#[test]
+fn suppressions_mute_by_account_across_the_run_and_a_malformed_list_sends_no_unit() {
+    on_worker_stack(async {
+        let central = central().await;
+        let (muted, heard) = (
+            e2e::emulator().new_account().await,
+            e2e::emulator().new_account().await,
+        );
+        member_role(&muted, &central.account, EXTERNAL_ID).await;
+        member_role(&heard, &central.account, EXTERNAL_ID).await;
+        let mut muted_findings = Open::new();
+        keys(&muted, false, &mut muted_findings).await;
+        let mut expected = Open::new();
+        keys(&heard, false, &mut expected).await;
+        let ssm = aws_sdk_ssm::Client::new(&central.account.config);
+        let put = |name: &'static str, value: String| {
+            let ssm = ssm.clone();
+            async move {
+                ssm.put_parameter()
+                    .name(name)
+                    .value(value)
+                    .r#type(aws_sdk_ssm::types::ParameterType::String)
+                    .overwrite(true)
+                    .send()
+                    .await
+                    .expect("suppression list");
+            }
+        };
+        let list = json!({"suppressions": [
+            {"id": "legacy-account", "reason": "closing in Q1", "expires": "2999-12-31",
+             "accounts": [muted.id], "checks": ["rotation-disabled"]},
+            {"id": "long-gone", "reason": "expired", "expires": "2020-01-01", "accounts": [heard.id]}]});
+        put("/stackhand/audit/org", list.to_string()).await;
+        let auditor = central.auditor_with(
+            &central.account.config,
+            &[&muted, &heard],
+            Some("/stackhand/audit/org"),
+        );
+        auditor.handle(scheduled()).await.expect("fan-out");
+        central.drain(&auditor).await;
+
+        // Muted, not dropped: in Security Hub as SUPPRESSED, in S3 as Suppressed, counted in the summary.
+        assert_eq!(open_findings(&[&heard]).await, expected);
+        for region in REGIONS {
+            let findings = hub_findings(&muted, region).await;
+            assert_eq!(findings.len(), 1, "{findings:?}");
+            assert_eq!(
+                (findings[0].1.as_str(), findings[0].3.as_str()),
+                ("FAILED", "SUPPRESSED")
+            );
+        }
+        let (subject, message) = central.summaries().await.remove(0);
+        assert!(
+            subject.starts_with("KMS key audit: 2 findings on 8 keys, 75% compliant"),
+            "{subject}"
+        );
+        assert!(message.contains("2 findings suppressed"), "{message}");
+        assert!(
+            message.contains("long-gone (expired 2020-01-01)"),
+            "{message}"
+        );
+
+        // A malformed list fails the run before any unit is sent.
+        put("/stackhand/audit/org", r#"{"suppressions": [{"id": "typo", "reason": "r", "expires": "2999-01-01", "checks": ["rotaton-disabled"]}]}"#.to_owned()).await;
+        let refused = auditor.handle(scheduled()).await.expect_err("malformed");
+        assert!(
+            refused
+                .to_string()
+                .contains("suppressions[0] (id \"typo\").checks[0]"),
+            "{refused}"
+        );
+        assert_eq!(central.drain(&auditor).await, 0, "no unit was sent");
     });
 }
 

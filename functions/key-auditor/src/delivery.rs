@@ -149,17 +149,20 @@ pub fn message(report: &Report) -> String {
 
 /// One indented line per item, at most [`MAX_LISTED`]; the rest counted.
 fn listed<T>(lines: &mut Vec<String>, items: &[T], line: impl Fn(&T) -> String) {
-    lines.extend(
-        items
-            .iter()
-            .take(MAX_LISTED)
-            .map(|i| format!("  {}", line(i))),
-    );
-    if items.len() > MAX_LISTED {
-        lines.push(format!(
-            "  ... and {} more in the function's output",
-            items.len() - MAX_LISTED
-        ));
+    listed_at_most(lines, items, MAX_LISTED, "in the function's output", line);
+}
+
+/// One indented line per item, at most `limit`; the rest counted, and where to find them.
+pub fn listed_at_most<T>(
+    lines: &mut Vec<String>,
+    items: &[T],
+    limit: usize,
+    rest_in: &str,
+    line: impl Fn(&T) -> String,
+) {
+    lines.extend(items.iter().take(limit).map(|i| format!("  {}", line(i))));
+    if items.len() > limit {
+        lines.push(format!("  ... and {} more {rest_in}", items.len() - limit));
     }
 }
 

@@ -188,46 +188,55 @@ pub async fn organization_accounts(
     Ok(accounts)
 }
 
-/// Puts every unit on the queue, ten a call; a unit SQS refuses is an error naming it.
+/// Puts every unit on the queue, ten a call. Answers the units that could not be queued, each
+/// with why: one batch refused does not keep the others off the queue.
 pub async fn send(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
     units: &[Unit],
-) -> Result<(), String> {
+) -> Vec<(Unit, String)> {
+    let mut unsent = Vec::new();
     for batch in units.chunks(SEND_BATCH) {
-        let mut entries = Vec::with_capacity(batch.len());
-        for (i, unit) in batch.iter().enumerate() {
-            let body = serde_json::to_string(unit).map_err(|e| e.to_string())?;
-            entries.push(
+        let entries: Result<Vec<_>, String> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, unit)| {
+                let body = serde_json::to_string(unit).map_err(|e| e.to_string())?;
                 aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
                     .id(format!("u{i}"))
                     .message_body(body)
                     .build()
-                    .map_err(|e| e.to_string())?,
-            );
-        }
-        let answer = sqs
-            .send_message_batch()
-            .queue_url(queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "SendMessageBatch to {queue_url}: {}",
-                    describe_aws_error(&e)
-                )
-            })?;
-        if let Some(failed) = answer.failed().first() {
-            let index: usize = failed.id().trim_start_matches('u').parse().unwrap_or(0);
-            let unit = batch.get(index).map(Unit::key).unwrap_or_default();
-            return Err(format!(
-                "SendMessageBatch to {queue_url} refused the unit {unit}: {}",
-                failed.message().unwrap_or(failed.code())
-            ));
+                    .map_err(|e| e.to_string())
+            })
+            .collect();
+        let answer = match entries {
+            Ok(entries) => sqs
+                .send_message_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "SendMessageBatch to {queue_url}: {}",
+                        describe_aws_error(&e)
+                    )
+                }),
+            Err(err) => Err(err),
+        };
+        match answer {
+            Ok(answer) => unsent.extend(answer.failed().iter().filter_map(|failed| {
+                let index: usize = failed.id().trim_start_matches('u').parse().ok()?;
+                let why = failed.message().unwrap_or(failed.code());
+                Some((
+                    batch.get(index)?.clone(),
+                    format!("SendMessageBatch to {queue_url}: {why}"),
+                ))
+            })),
+            Err(err) => unsent.extend(batch.iter().map(|u| (u.clone(), err.clone()))),
         }
     }
-    Ok(())
+    unsent
 }
 
 #[cfg(test)]

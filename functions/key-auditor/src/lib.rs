@@ -176,7 +176,7 @@ impl KeyAuditor {
         // Read first: a malformed list fails the run before any audit starts.
         let suppressions = self.suppressions().await?;
         if let (Some(fleet), None) = (&self.fleet, &run.key_ids) {
-            return Box::pin(fleet.fan_out()).await;
+            return Box::pin(fleet.fan_out(self, &suppressions)).await;
         }
         let report = self.audit(run.key_ids, &suppressions).await?;
         tracing::info!(

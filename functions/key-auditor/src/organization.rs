@@ -90,8 +90,13 @@ impl Fleet {
         }
     }
 
-    /// The scheduled run: one unit per account and Region on the queue.
-    pub async fn fan_out(&self) -> Result<Value, AuditError> {
+    /// The scheduled run: one unit per account and Region on the queue. A unit that cannot be
+    /// queued is counted at once as failed, so the run still ends with its summary.
+    pub async fn fan_out(
+        &self,
+        auditor: &KeyAuditor,
+        suppressions: &Suppressions,
+    ) -> Result<Value, AuditError> {
         let failed = |e: String| AuditError::FanOut(e);
         let accounts = match &self.settings.accounts {
             Accounts::Listed(listed) => listed.clone(),
@@ -106,13 +111,29 @@ impl Fleet {
             .start(&run, &started, units.len())
             .await
             .map_err(failed)?;
-        fleet::send(&self.sqs, &self.settings.queue_url, &units)
-            .await
-            .map_err(failed)?;
-        tracing::info!(run, units = units.len(), "organization run fanned out");
+        let unsent = fleet::send(&self.sqs, &self.settings.queue_url, &units).await;
+        for (unit, why) in &unsent {
+            tracing::error!(run, unit = unit.key(), error = why, "unit not queued");
+            let result = UnitResult::not_done(
+                &unit.account,
+                &unit.region,
+                UnitStatus::Failed,
+                format!("never queued: {why}"),
+            );
+            self.count(auditor, unit, &result, suppressions)
+                .await
+                .map_err(failed)?;
+        }
+        tracing::info!(
+            run,
+            units = units.len(),
+            not_queued = unsent.len(),
+            "organization run fanned out"
+        );
         Ok(json!({
             "run": run,
             "units": units.len(),
+            "notQueued": unsent.len(),
             "accounts": units.iter().map(|u| u.account.as_str()).collect::<std::collections::BTreeSet<_>>().len(),
             "regions": self.settings.regions,
         }))
@@ -142,7 +163,7 @@ impl Fleet {
             let dead = self.settings.dead_letter_queue_arn.as_deref()
                 == Some(record.event_source_arn.as_str());
             let done = match dead {
-                true => self.dead_lettered(auditor, &unit).await,
+                true => self.dead_lettered(auditor, &unit, suppressions).await,
                 false => self.unit(auditor, &unit, suppressions).await,
             };
             if let Err(err) = done {
@@ -156,7 +177,12 @@ impl Fleet {
         Ok(json!({"batchItemFailures": retry}))
     }
 
-    async fn dead_lettered(&self, auditor: &KeyAuditor, unit: &Unit) -> Result<(), String> {
+    async fn dead_lettered(
+        &self,
+        auditor: &KeyAuditor,
+        unit: &Unit,
+        suppressions: &Suppressions,
+    ) -> Result<(), String> {
         let last = self.runs.last_error(unit).await?;
         let error = format!(
             "every attempt failed; the last: {}",
@@ -164,8 +190,7 @@ impl Fleet {
                 .unwrap_or("not recorded (see the function's log)")
         );
         let result = UnitResult::not_done(&unit.account, &unit.region, UnitStatus::Failed, error);
-        self.count(auditor, unit, &result, &Suppressions::default())
-            .await
+        self.count(auditor, unit, &result, suppressions).await
     }
 
     async fn unit(

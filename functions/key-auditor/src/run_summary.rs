@@ -231,15 +231,13 @@ pub fn message(run: &str, results: &[UnitResult], expired: &[ExpiredSuppression]
 }
 
 fn listed<T>(lines: &mut Vec<String>, items: &[T], line: impl Fn(&T) -> String) {
-    lines.extend(
-        items
-            .iter()
-            .take(MAX_LISTED)
-            .map(|i| format!("  {}", line(i))),
+    crate::delivery::listed_at_most(
+        lines,
+        items,
+        MAX_LISTED,
+        "in the run ledger and Security Hub",
+        line,
     );
-    if items.len() > MAX_LISTED {
-        lines.push(format!("  ... and {} more", items.len() - MAX_LISTED));
-    }
 }
 
 #[cfg(test)]
