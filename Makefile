@@ -132,7 +132,7 @@ bench: venv build-release build $(PEERS_STAMP) $(PROWLER_STAMP) ## Benchmarks be
 	$(VENV)/bin/python bench/bench.py
 
 bench-smoke: venv build-release $(PEERS_STAMP) ## make bench at its smallest size (no Prowler), to prove it still runs
-	$(VENV)/bin/python bench/bench.py --runs 3 --sizes 20 --audit-runs 1 --drift-sizes 20 --no-prowler --no-router --out $(TARGET_DIR)/bench-smoke.md
+	$(VENV)/bin/python bench/bench.py --runs 3 --sizes 20 --audit-runs 1 --drift-sizes 20 --org 2x2x10 --org-workers 2 --no-prowler --no-router --out $(TARGET_DIR)/bench-smoke.md
 
 # What README's Deploying section runs: SAM CLI builds each function through the project's own
 # cargo-lambda (arm64, release). About as long as `make build`; kept out of `make test`.
