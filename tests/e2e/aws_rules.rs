@@ -144,7 +144,7 @@ fn metric(dimensions: &[(&str, &str)]) -> Metric {
 #[tokio::test]
 async fn a_detector_another_alarm_uses_survives_whatever_its_dimension_order() {
     let fx = Fixture::new().await;
-    let cw = aws_sdk_cloudwatch::Client::new(&fx.account.config);
+    let cw = aws_sdk_cloudwatch::Client::new(&fx.account.observer());
     let props = json!({"Environment": "prod", "AlarmName": "requests-anomaly", "Namespace": "AWS/ApplicationELB", "MetricName": "RequestCount",
         "Dimensions": [{"Name": "LoadBalancer", "Value": "app/shop/1"}, {"Name": "TargetGroup", "Value": "tg/shop/2"}],
         "Statistic": "Sum", "Period": 300, "EvaluationPeriods": 2, "AnomalyBandWidth": "2"});

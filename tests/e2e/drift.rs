@@ -436,7 +436,7 @@ async fn a_baseline_alarm_deleted_by_hand_is_drift_of_the_baseline() {
     assert!(platform.detect().await.drifted.is_empty());
     let names = common::alarm_names(&platform.account).await;
     let victim = names.iter().next().expect("a baseline alarm").clone();
-    aws_sdk_cloudwatch::Client::new(&platform.account.config)
+    aws_sdk_cloudwatch::Client::new(&platform.account.observer())
         .delete_alarms()
         .alarm_names(&victim)
         .send()

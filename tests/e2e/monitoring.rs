@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 fn cw(fx: &Fixture) -> aws_sdk_cloudwatch::Client {
-    aws_sdk_cloudwatch::Client::new(&fx.account.config)
+    aws_sdk_cloudwatch::Client::new(&fx.account.observer())
 }
 
 async fn alarm_names(fx: &Fixture) -> BTreeSet<String> {

@@ -24,7 +24,7 @@ const ALARM: &str = "Custom::MetricAlarm";
 const KEY: &str = "Custom::KmsKey";
 
 fn cw<P>(fx: &Fixture<P>) -> aws_sdk_cloudwatch::Client {
-    aws_sdk_cloudwatch::Client::new(&fx.account.config)
+    aws_sdk_cloudwatch::Client::new(&fx.account.observer())
 }
 
 /// Events of another stack in the same account, answered on the same listener.

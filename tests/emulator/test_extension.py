@@ -29,26 +29,32 @@ def free_port() -> int:
 SERVER: dict = {}
 
 
-def setUpModule() -> None:
-    """One emulator for every test here, as the Rust test binaries share one."""
+def start_server(*args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """serve.py on a free port with `args`; returns the process and its endpoint once it answers."""
     port = free_port()
-    SERVER["endpoint"] = f"http://127.0.0.1:{port}"
-    SERVER["process"] = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "serve.py"), "-p", str(port), "--exit-with-parent"],
+    endpoint = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, os.path.join(HERE, "serve.py"), "-p", str(port), "--exit-with-parent", *args],
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 30
     while True:
         try:
-            urllib.request.urlopen(f"{SERVER['endpoint']}/moto-api/", timeout=1)
-            return
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
+            return process, endpoint
         except OSError:
-            if SERVER["process"].poll() is not None:
-                raise RuntimeError(f"serve.py exited with {SERVER['process'].returncode}")
+            if process.poll() is not None:
+                raise RuntimeError(f"serve.py exited with {process.returncode}")
             if time.time() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def setUpModule() -> None:
+    """One emulator for every test here, as the Rust test binaries share one."""
+    SERVER["process"], SERVER["endpoint"] = start_server()
 
 
 def tearDownModule() -> None:
@@ -477,33 +483,19 @@ class RequestQuotasTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        port = free_port()
-        cls.endpoint = f"http://127.0.0.1:{port}"
-        cls.process = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "serve.py"), "-p", str(port), "--exit-with-parent", "--request-quotas"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.time() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{cls.endpoint}/moto-api/", timeout=1)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.1)
+        cls.process, cls.endpoint = start_server("--request-quotas")
 
     @classmethod
     def tearDownClass(cls) -> None:
         cls.process.terminate()
         cls.process.wait(timeout=10)
 
-    def cloudwatch(self):
+    def cloudwatch(self, user_agent_extra: str = ""):
         from botocore.config import Config
 
         return boto3.client("cloudwatch", endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                            aws_secret_access_key="testing", config=Config(retries={"max_attempts": 1}))
+                            aws_secret_access_key="testing",
+                            config=Config(retries={"max_attempts": 1}, user_agent_extra=user_agent_extra))
 
     def put(self, cw, name: str) -> None:
         cw.put_metric_alarm(AlarmName=name, Namespace="N", MetricName="M", Statistic="Average", Period=60,
@@ -525,6 +517,160 @@ class RequestQuotasTest(unittest.TestCase):
         time.sleep(1.1)
         for i in range(10):
             self.put(cw, f"raised-{i}")
+
+
+    def test_a_tests_own_looks_are_neither_counted_nor_throttled(self) -> None:
+        request = urllib.request.Request(f"{self.endpoint}/stackhand/quotas", method="POST",
+                                         data=json.dumps({"account": "123456789012", "scale": 1}).encode())
+        urllib.request.urlopen(request, timeout=5)
+        product = self.cloudwatch()
+        observer = self.cloudwatch("app/stackhand-observer")
+        time.sleep(1.1)
+        for i in range(5):
+            self.put(observer, f"staged-{i}")
+        for i in range(3):
+            self.put(product, f"product-{i}")
+        with self.assertRaises(ClientError) as caught:
+            self.put(product, "product-3")
+        self.assertEqual(caught.exception.response["Error"]["Code"], "Throttling")
+        self.put(observer, "staged-5")
+        request = urllib.request.Request(f"{self.endpoint}/stackhand/quotas/throttled", method="POST",
+                                         data=json.dumps({"account": "123456789012"}).encode())
+        counts = json.loads(urllib.request.urlopen(request, timeout=5).read())
+        self.assertGreaterEqual(counts["PutMetricAlarm"], 1)
+
+
+class RecorderTest(unittest.TestCase):
+    """moto's recorder keeps one whole JSON line per request, however large and however many run
+    at once (the benchmarks count calls from it)."""
+
+    def test_concurrent_large_requests_record_one_parseable_line_each(self) -> None:
+        import tempfile
+        from concurrent.futures import ThreadPoolExecutor
+
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "recording")
+            process, endpoint = start_server(env=dict(os.environ, MOTO_RECORDER_FILEPATH=path))
+            try:
+                recorder = f"{endpoint}/moto-api/recorder"
+                urllib.request.urlopen(urllib.request.Request(f"{recorder}/start-recording", method="POST"), timeout=5)
+
+                def send(i: int) -> None:
+                    body = json.dumps({"logGroupNamePrefix": f"p{i}", "padding": "x" * 40_000}).encode()
+                    request = urllib.request.Request(endpoint, data=body, method="POST", headers={
+                        "X-Amz-Target": "Logs_20140328.DescribeLogGroups", "Content-Type": "application/x-amz-json-1.1"})
+                    try:
+                        urllib.request.urlopen(request, timeout=30).read()
+                    except urllib.error.HTTPError:
+                        pass
+
+                with ThreadPoolExecutor(max_workers=16) as pool:
+                    list(pool.map(send, range(64)))
+                urllib.request.urlopen(urllib.request.Request(f"{recorder}/stop-recording", method="POST"), timeout=5)
+                with open(path) as f:
+                    entries = [json.loads(line) for line in f]
+                self.assertEqual(len(entries), 64)
+            finally:
+                process.terminate()
+                process.wait(timeout=10)
+
+
+class AlarmMuteRulesTest(Emulator):
+    def put(self, cw, name: str, expression: str, duration: str, alarms: list[str], **dates) -> None:
+        cw.put_alarm_mute_rule(Name=name, Rule={"Schedule": {"Expression": expression, "Duration": duration}},
+                               MuteTargets={"AlarmNames": alarms}, **dates)
+
+    def statuses(self, cw, alarm: str) -> dict:
+        rules = cw.list_alarm_mute_rules(AlarmName=alarm)["AlarmMuteRuleSummaries"]
+        return {r["AlarmMuteRuleArn"].rsplit(":", 1)[1]: r["Status"] for r in rules}
+
+    def test_a_rule_is_active_only_inside_its_window(self) -> None:
+        cw = self.client("cloudwatch")
+        now = datetime.datetime.now(datetime.timezone.utc)
+        opened = (now - datetime.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M")
+        later = (now + datetime.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+        self.put(cw, "window-open", f"at({opened})", "PT1H", ["mute-a"])
+        self.put(cw, "window-later", f"at({later})", "PT1H", ["mute-a"])
+        self.put(cw, "window-closed", f"at({opened})", "PT5M", ["mute-a"])
+        self.put(cw, "every-minute", "cron(* * * * *)", "PT5M", ["mute-a", "mute-b"])
+        other_hour = (now.hour + 12) % 24
+        self.put(cw, "nightly", f"cron(0 {other_hour} * * *)", "PT2H", ["mute-a"])
+        self.put(cw, "expired", "cron(* * * * *)", "PT5M", ["mute-a"],
+                 ExpireDate=now - datetime.timedelta(minutes=1))
+        self.assertEqual(self.statuses(cw, "mute-a"), {
+            "window-open": "ACTIVE", "window-later": "SCHEDULED", "window-closed": "EXPIRED",
+            "every-minute": "ACTIVE", "nightly": "SCHEDULED", "expired": "EXPIRED"})
+        self.assertEqual(self.statuses(cw, "mute-b"), {"every-minute": "ACTIVE"})
+        active = cw.list_alarm_mute_rules(AlarmName="mute-a", Statuses=["ACTIVE"])["AlarmMuteRuleSummaries"]
+        self.assertEqual(len(active), 2)
+        rule = cw.get_alarm_mute_rule(AlarmMuteRuleName="every-minute")
+        self.assertEqual((rule["Status"], rule["MuteType"]), ("ACTIVE", "RECURRING"))
+        self.assertEqual(rule["MuteTargets"]["AlarmNames"], ["mute-a", "mute-b"])
+        cw.delete_alarm_mute_rule(AlarmMuteRuleName="every-minute")
+        self.assertEqual(self.code_of(lambda: cw.get_alarm_mute_rule(AlarmMuteRuleName="every-minute")),
+                         "ResourceNotFoundException")
+
+    def test_what_aws_rejects_is_rejected(self) -> None:
+        cw = self.client("cloudwatch")
+        for expression, duration, alarms in [
+            ("cron(0 2 * *)", "PT1H", ["a"]),
+            ("rate(5 minutes)", "PT1H", ["a"]),
+            ("cron(0 2 * * *)", "P16D", ["a"]),
+            ("cron(0 2 * * *)", "PT30S", ["a"]),
+            ("cron(0 2 * * *)", "two hours", ["a"]),
+            ("cron(0 2 * * *)", "PT1H", [f"alarm-{i}" for i in range(101)]),
+        ]:
+            with self.subTest(expression=expression, duration=duration, alarms=len(alarms)):
+                self.assertEqual(self.code_of(lambda: self.put(cw, "bad", expression, duration, alarms)),
+                                 "ValidationError")
+
+
+class SchedulerRulesTest(Emulator):
+    def create(self, name: str, expression: str):
+        target = {"Arn": "arn:aws:lambda:us-east-1:123456789012:function:router", "Input": "{}",
+                  "RoleArn": "arn:aws:iam::123456789012:role/settle"}
+        return self.client("scheduler").create_schedule(
+            Name=name, ScheduleExpression=expression, FlexibleTimeWindow={"Mode": "OFF"}, Target=target,
+            ActionAfterCompletion="DELETE")
+
+    def test_a_one_time_schedule_is_kept_and_a_repeat_is_a_conflict(self) -> None:
+        self.create("stackhand-settle-a1", "at(2026-12-01T12:00:00)")
+        got = self.client("scheduler").get_schedule(Name="stackhand-settle-a1")
+        self.assertEqual((got["ScheduleExpression"], got["ActionAfterCompletion"]), ("at(2026-12-01T12:00:00)", "DELETE"))
+        self.assertEqual(self.code_of(lambda: self.create("stackhand-settle-a1", "at(2026-12-01T12:00:00)")), "ConflictException")
+
+    def test_what_aws_rejects_is_rejected(self) -> None:
+        for name, expression in [
+            ("x" * 65, "at(2026-12-01T12:00:00)"),
+            ("has:colon", "at(2026-12-01T12:00:00)"),
+            ("no-seconds", "at(2026-12-01T12:00)"),
+        ]:
+            with self.subTest(name=name):
+                self.assertEqual(self.code_of(lambda: self.create(name, expression)), "ValidationException")
+
+
+class CloudWatchAgingTest(Emulator):
+    def test_an_alarm_state_change_can_be_aged(self) -> None:
+        cw = self.client("cloudwatch")
+        cw.put_metric_alarm(AlarmName="aged", Namespace="N", MetricName="M", Statistic="Average", Period=60,
+                            EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+        before = cw.describe_alarms(AlarmNames=["aged"])["MetricAlarms"][0]["StateUpdatedTimestamp"]
+        request = urllib.request.Request(f"{self.endpoint}/stackhand/cloudwatch/age-alarm", method="POST", data=json.dumps(
+            {"account": "123456789012", "region": "us-east-1", "alarm": "aged", "minutes": 30}).encode())
+        urllib.request.urlopen(request, timeout=5)
+        after = cw.describe_alarms(AlarmNames=["aged"])["MetricAlarms"][0]["StateUpdatedTimestamp"]
+        self.assertAlmostEqual((before - after).total_seconds(), 1800, delta=5)
+
+
+class StackStatusTest(Emulator):
+    def test_a_stack_can_be_shown_mid_update(self) -> None:
+        cfn = self.client("cloudformation")
+        stack = cfn.create_stack(StackName="mid-update", TemplateBody=json.dumps(
+            {"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}))["StackId"]
+        request = urllib.request.Request(f"{self.endpoint}/stackhand/cloudformation/stack-status", method="POST", data=json.dumps(
+            {"account": "123456789012", "region": "us-east-1", "stack": stack, "status": "UPDATE_IN_PROGRESS"}).encode())
+        urllib.request.urlopen(request, timeout=5)
+        self.assertEqual(cfn.describe_stacks(StackName="mid-update")["Stacks"][0]["StackStatus"], "UPDATE_IN_PROGRESS")
 
 
 class KmsAgingTest(Emulator):

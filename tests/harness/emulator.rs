@@ -12,6 +12,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub const REGION: &str = "us-east-1";
+/// The user-agent app name of a test's own calls; the emulator's request quotas leave them out.
+pub const OBSERVER_APP: &str = "stackhand-observer";
 const READY_WITHIN: Duration = Duration::from_secs(60);
 
 pub fn workspace_root() -> PathBuf {
@@ -188,6 +190,17 @@ pub struct Account {
 }
 
 impl Account {
+    /// The configuration for a test's own calls (staging a resource, checking one): the same
+    /// account, but left out of the emulator's request quotas, which model the product's traffic.
+    /// A check must neither throttle the provider it checks nor fail because the provider used
+    /// the account's quota a moment before.
+    pub fn observer(&self) -> SdkConfig {
+        self.config
+            .to_builder()
+            .app_name(aws_config::AppName::new(OBSERVER_APP).expect("a valid app name"))
+            .build()
+    }
+
     /// Raises this account's CloudWatch alarm request quotas `scale` times in the emulator, as a
     /// granted quota increase would (suites that test something else than quotas).
     pub async fn raise_alarm_quotas(&self, scale: u32) {
@@ -205,6 +218,26 @@ impl Account {
         self.control("/stackhand/kms/age", &body).await;
     }
 
+    /// Sets a stack's status as DescribeStacks reports it (moto finishes every operation at once).
+    pub async fn set_stack_status(&self, stack: &str, status: &str) {
+        let body = format!(
+            "{{\"account\": \"{}\", \"region\": \"{REGION}\", \"stack\": \"{stack}\", \"status\": \"{status}\"}}",
+            self.id
+        );
+        self.control("/stackhand/cloudformation/stack-status", &body)
+            .await;
+    }
+
+    /// Moves an alarm's last state change `minutes` into the past in the emulator, as if it had
+    /// held its state that long.
+    pub async fn age_alarm(&self, alarm: &str, minutes: u32) {
+        let body = format!(
+            "{{\"account\": \"{}\", \"region\": \"{REGION}\", \"alarm\": \"{alarm}\", \"minutes\": {minutes}}}",
+            self.id
+        );
+        self.control("/stackhand/cloudwatch/age-alarm", &body).await;
+    }
+
     /// Moves the start of KMS's usage tracking for `key_id` to `days` ago (the emulator's
     /// GetKeyLastUsage then reports no use before it).
     pub async fn start_usage_tracking(&self, key_id: &str, days: u32) {
@@ -215,8 +248,16 @@ impl Account {
         self.control("/stackhand/kms/usage", &body).await;
     }
 
-    /// A POST to one of the emulator extension's test controls.
-    async fn control(&self, path: &str, body: &str) {
+    /// How many calls of each operation the emulator's request quotas refused in this account.
+    pub async fn throttled_calls(&self) -> std::collections::HashMap<String, u64> {
+        let body = format!("{{\"account\": \"{}\"}}", self.id);
+        let answer = self.control("/stackhand/quotas/throttled", &body).await;
+        let json = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        serde_json::from_str(json).expect("throttled counts")
+    }
+
+    /// A POST to one of the emulator extension's test controls; the whole HTTP answer.
+    async fn control(&self, path: &str, body: &str) -> String {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let address = self.endpoint.trim_start_matches("http://");
         let request = format!(
@@ -233,6 +274,7 @@ impl Account {
             answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
             "{path}: {answer}"
         );
+        answer
     }
 
     pub fn stack_id(&self, stack: &str) -> String {

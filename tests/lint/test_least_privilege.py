@@ -34,7 +34,15 @@ CLIENTS = {
         "dynamodb": "dynamodb",
         "s3": "s3",
     },
-    "alarm-router": {"cloudwatch": "cloudwatch", "sns": "sns", "ecs": "ecs"},
+    # scheduler: the settle check after a flapping notice or a hold; cloudformation: deploy noise.
+    "alarm-router": {
+        "cloudwatch": "cloudwatch",
+        "sns": "sns",
+        "ecs": "ecs",
+        "scheduler": "scheduler",
+        "cloudformation": "cloudformation",
+        "logs": "logs",
+    },
     "monitoring-provider": {"logs": "logs", "cw": "cloudwatch", "sns": "sns", "ssm": "ssm"},
     "drift-detector": {"sns": "sns", "cloudwatch": "cloudwatch", "lambda": "lambda"},
 }
@@ -75,6 +83,7 @@ PLATFORM_ACTIONS = {
     "sqs:ReceiveMessage": "Lambda's SQS event source reads key-auditor's unit queues under its role",
     "sqs:DeleteMessage": "Lambda's SQS event source deletes a handled unit's message",
     "sqs:GetQueueAttributes": "Lambda's SQS event source reads the queue's settings",
+    "iam:PassRole": "CreateSchedule hands Scheduler the role it runs the settle check with",
 }
 
 # Actions that lose data or access. Each grant of one must be conditioned on stackhand's owner

@@ -68,13 +68,19 @@ pub fn chat(event: &AlarmEvent, ctx: &Context, text: &Message) -> Value {
     let detail = &event.detail;
     let state = detail.state.value.as_str();
     let arn = message::alarm_arn(event);
-    let severity = ctx.severity.unwrap_or(Severity::Warning);
+    let severity = Severity::or_critical(ctx.severity);
     let mut next_steps = Vec::new();
     if let Some(runbook) = &ctx.runbook {
         next_steps.push(format!("Follow the runbook: {runbook}"));
     }
     if let Some(remediation) = &ctx.remediation {
         next_steps.push(format!("Remediation: {remediation}"));
+    }
+    if let Some(group) = &ctx.log_group {
+        next_steps.push(format!(
+            "Search the logs of {group}: {}",
+            message::logs_insights_link(event, group)
+        ));
     }
     next_steps.push(format!("Open the alarm: {}", message::console_link(event)));
     // The body's first line is the title's; the rest is the description.

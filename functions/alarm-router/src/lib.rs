@@ -2,115 +2,38 @@
 //! SNS notifications, drops the noise (and says which rule dropped it), and can force a new ECS
 //! deployment for alarms tagged for it.
 
+mod deliver;
 pub mod destinations;
 pub mod event;
 pub mod formats;
 pub mod message;
 pub mod output;
+mod reads;
 mod remediation;
 pub mod routes;
 pub mod rules;
+pub mod settings;
+pub mod settle;
 
 use aws_config::SdkConfig;
-use aws_sdk_cloudwatch::types::HistoryItemType;
-use aws_sdk_sns::types::MessageAttributeValue;
-use aws_smithy_types::DateTime;
-use destinations::TopicPair;
+use deliver::Kind;
 use event::{AlarmEvent, EventError};
 use lambda_runtime::Diagnostic;
-use message::{Context, Severity};
+use message::Severity;
 pub use output::{Action, Output, Published, Remediation};
-use routes::Routes;
-use rules::{Flap, NoiseSettings, Rule};
+use rules::{Flap, Rule};
 use serde_json::Value;
-use shared::Environment;
-use shared::error::describe_aws_error;
-use shared::settings::{SettingError, Settings};
+pub use settings::RouterSettings;
+use settle::{Cause, SettleCheck, Verdict};
+use shared::settings::Settings;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use remediation::{
     FORCE_NEW_DEPLOYMENT, TAG_ECS_CLUSTER, TAG_ECS_SERVICE, TAG_REMEDIATE, TAG_REMEDIATED,
 };
 pub use shared::alarm_tags::{TAG_RUNBOOK, TAG_SEVERITY};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouterSettings {
-    pub environment: Environment,
-    pub alert_topic_arn: String,
-    pub critical_topic_arn: Option<String>,
-    pub noise: NoiseSettings,
-    pub flap_window_minutes: u64,
-    pub remediation_enabled: bool,
-    /// Amazon Q Developer custom notifications (`CHAT_TOPIC_ARN`, `CRITICAL_CHAT_TOPIC_ARN`).
-    pub chat: TopicPair,
-    /// CloudWatch's own notification JSON, for pagers (`PAGER_TOPIC_ARN`, `CRITICAL_PAGER_TOPIC_ARN`).
-    pub pager: TopicPair,
-    /// Routing by team (`ROUTES`); an alarm no route matches goes to the topics above.
-    pub routes: Routes,
-}
-
-impl RouterSettings {
-    pub fn read<F: Fn(&str) -> Option<String>>(env: &Settings<F>) -> Result<Self, SettingError> {
-        let environment = env
-            .text("ENVIRONMENT")
-            .and_then(|e| Environment::parse(e.trim()).map(Ok).or(Some(Err(e))));
-        let environment = match environment {
-            Some(Ok(e)) => e,
-            Some(Err(got)) => {
-                return Err(SettingError {
-                    name: "ENVIRONMENT",
-                    problem: format!("must be one of dev, qa, uat, prod, got \"{got}\""),
-                });
-            }
-            None => {
-                return Err(SettingError {
-                    name: "ENVIRONMENT",
-                    problem: "is required (dev, qa, uat or prod)".to_owned(),
-                });
-            }
-        };
-        let alert_topic_arn = destinations::topic(env, "ALERT_TOPIC_ARN")?.ok_or(SettingError {
-            name: "ALERT_TOPIC_ARN",
-            problem: "is required: the topic for alerts".to_owned(),
-        })?;
-        Ok(RouterSettings {
-            environment,
-            alert_topic_arn,
-            critical_topic_arn: destinations::topic(env, "CRITICAL_TOPIC_ARN")?,
-            noise: NoiseSettings {
-                notify_on_ok: env.bool("NOTIFY_ON_OK", true)?,
-                suppress_initial_ok: env.bool("SUPPRESS_INITIAL_OK", true)?,
-                // The ranges fit their types.
-                flap_threshold: env.int("FLAP_THRESHOLD", 4, 1..=1000)? as usize,
-            },
-            flap_window_minutes: env.int("FLAP_WINDOW_MINUTES", 60, 1..=1440)? as u64,
-            remediation_enabled: env.bool("REMEDIATION_ENABLED", false)?,
-            chat: TopicPair::read(env, "CHAT_TOPIC_ARN", "CRITICAL_CHAT_TOPIC_ARN")?,
-            pager: TopicPair::read(env, "PAGER_TOPIC_ARN", "CRITICAL_PAGER_TOPIC_ARN")?,
-            routes: match env.text(routes::VARIABLE) {
-                None => Routes::default(),
-                Some(text) => Routes::parse(&text).map_err(|problem| SettingError {
-                    name: routes::VARIABLE,
-                    problem,
-                })?,
-            },
-        })
-    }
-
-    /// Critical alarms go to the critical topic where the environment has one (uat, prod).
-    pub fn topic_for(&self, severity: Option<Severity>) -> &str {
-        match (&self.critical_topic_arn, severity) {
-            (Some(critical), Some(Severity::Critical))
-                if self.environment.profile().critical_alerts =>
-            {
-                critical
-            }
-            _ => &self.alert_topic_arn,
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RouterError {
@@ -122,6 +45,15 @@ pub enum RouterError {
         topic: String,
         detail: String,
     },
+    /// Before the flapping notice goes out, so a retry of the event makes both.
+    #[error(
+        "the settle check for {alarm} could not be scheduled, so its flapping notice was not sent: {detail}"
+    )]
+    Schedule { alarm: String, detail: String },
+    #[error("a settle check that does not parse: {0}")]
+    MalformedSettleCheck(String),
+    #[error("the settle check could not read {alarm}: {detail}")]
+    SettleRead { alarm: String, detail: String },
 }
 
 impl From<RouterError> for Diagnostic {
@@ -130,10 +62,37 @@ impl From<RouterError> for Diagnostic {
             RouterError::Event(EventError::NotAnAlarmEvent { .. }) => "Stackhand.NotAnAlarmEvent",
             RouterError::Event(EventError::Malformed(_)) => "Stackhand.MalformedAlarmEvent",
             RouterError::Publish { .. } => "Stackhand.PublishFailed",
+            RouterError::Schedule { .. } => "Stackhand.SettleCheckNotScheduled",
+            RouterError::MalformedSettleCheck(_) => "Stackhand.MalformedSettleCheck",
+            RouterError::SettleRead { .. } => "Stackhand.SettleCheckFailed",
         };
         Diagnostic {
             error_type: error_type.to_owned(),
             error_message: err.to_string(),
+        }
+    }
+}
+
+/// The clients the router calls, built once.
+#[derive(Clone)]
+pub struct Clients {
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
+    pub cloudformation: aws_sdk_cloudformation::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+}
+
+impl Clients {
+    pub fn new(config: &SdkConfig) -> Self {
+        Clients {
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            sns: aws_sdk_sns::Client::new(config),
+            ecs: aws_sdk_ecs::Client::new(config),
+            scheduler: aws_sdk_scheduler::Client::new(config),
+            cloudformation: aws_sdk_cloudformation::Client::new(config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(config),
         }
     }
 }
@@ -143,29 +102,31 @@ pub struct AlarmRouter {
     cloudwatch: aws_sdk_cloudwatch::Client,
     sns: aws_sdk_sns::Client,
     ecs: aws_sdk_ecs::Client,
+    scheduler: aws_sdk_scheduler::Client,
+    cloudformation: aws_sdk_cloudformation::Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
     settings: Arc<RouterSettings>,
+}
+
+fn now_seconds() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl AlarmRouter {
     pub fn new(config: &SdkConfig, settings: RouterSettings) -> Self {
-        Self::with_clients(
-            aws_sdk_cloudwatch::Client::new(config),
-            aws_sdk_sns::Client::new(config),
-            aws_sdk_ecs::Client::new(config),
-            settings,
-        )
+        Self::with_clients(Clients::new(config), settings)
     }
 
-    pub fn with_clients(
-        cloudwatch: aws_sdk_cloudwatch::Client,
-        sns: aws_sdk_sns::Client,
-        ecs: aws_sdk_ecs::Client,
-        settings: RouterSettings,
-    ) -> Self {
+    pub fn with_clients(clients: Clients, settings: RouterSettings) -> Self {
         AlarmRouter {
-            cloudwatch,
-            sns,
-            ecs,
+            cloudwatch: clients.cloudwatch,
+            sns: clients.sns,
+            ecs: clients.ecs,
+            scheduler: clients.scheduler,
+            cloudformation: clients.cloudformation,
+            logs: clients.logs,
             settings: Arc::new(settings),
         }
     }
@@ -176,12 +137,20 @@ impl AlarmRouter {
         Ok(AlarmRouter::new(config, settings))
     }
 
+    /// An alarm state change from EventBridge, or a settle check from the router's schedule.
     pub async fn handle(&self, event: Value) -> Result<Value, RouterError> {
-        let event = event::parse(&event)?;
-        let output = self.route(&event).await?;
+        let (alarm, output) = match SettleCheck::from_event(&event) {
+            Some(check) => {
+                let check = check.map_err(RouterError::MalformedSettleCheck)?;
+                (check.alarm_name.clone(), self.settle(&check).await?)
+            }
+            None => {
+                let event = event::parse(&event)?;
+                (event.detail.alarm_name.clone(), self.route(&event).await?)
+            }
+        };
         tracing::info!(
-            alarm = event.detail.alarm_name,
-            state = event.detail.state.value,
+            alarm,
             action = ?output.action,
             rule = ?output.rule,
             reason = output.reason,
@@ -192,15 +161,9 @@ impl AlarmRouter {
 
     fn suppressed(&self, rule: Rule, event: &AlarmEvent, severity: Option<Severity>) -> Output {
         Output {
-            action: Action::Suppressed,
-            severity,
-            topic_arn: None,
-            message_id: None,
-            route: None,
-            published: Vec::new(),
             reason: rule.explain(&event.detail, self.settings.noise),
             rule: Some(rule),
-            remediation: None,
+            ..Output::quiet(Action::Suppressed, severity)
         }
     }
 
@@ -208,196 +171,162 @@ impl AlarmRouter {
         if let Some(rule) = rules::before_history(&event.detail, self.settings.noise) {
             return Ok(self.suppressed(rule, event, None));
         }
-        let arn = message::alarm_arn(event);
-        let tags = self.tags(&arn).await;
-        let severity = tags
-            .as_ref()
-            .map(|t| Severity::from_tag(t.get(TAG_SEVERITY).map(String::as_str)));
-        let flapping = match self.transitions(&event.detail.alarm_name).await {
-            Some(count) => rules::flap(count, self.settings.noise.flap_threshold),
-            None => Flap::Steady,
-        };
-        let flapping = match flapping {
-            Flap::Suppress => return Ok(self.suppressed(Rule::Flapping, event, severity)),
-            Flap::Notice { transitions } => Some((transitions, self.settings.flap_window_minutes)),
-            Flap::Steady => None,
-        };
-        let tags = tags.unwrap_or_default();
-        let remediation = if event.detail.state.value == "ALARM" {
-            let transition = event
-                .detail
-                .state
-                .timestamp
-                .clone()
-                .or_else(|| event.id.clone())
-                .unwrap_or_default();
-            self.remediate(&tags, flapping.is_some(), &transition).await
-        } else {
-            None
-        };
-        let context = Context {
-            environment: self.settings.environment.to_string(),
-            severity,
-            runbook: tags.get(TAG_RUNBOOK).cloned(),
-            remediation: remediation.as_ref().map(|r| r.detail.clone()),
-            flapping,
-        };
-        let topic = self.settings.topic_for(severity).to_owned();
-        let effective = severity.unwrap_or(Severity::Warning);
-        let (route, targets) =
-            match self
-                .settings
-                .routes
-                .select(&event.detail.alarm_name, &tags, effective)
-            {
-                Some((route, list)) => (Some(route.name.clone()), list.to_vec()),
-                None => (
-                    None,
-                    destinations::destinations(
-                        &topic,
-                        &self.settings.chat,
-                        &self.settings.pager,
-                        effective,
-                    ),
-                ),
-            };
-        // Each destination on its own: one that fails does not keep the others from hearing.
-        let mut published = Vec::new();
-        let mut failed = Vec::new();
-        for target in targets {
-            let rendered = target.format.render(event, &context);
-            match self.publish(&target.topic_arn, &rendered).await {
-                Ok(message_id) => published.push(Published {
-                    destination: target,
-                    message_id,
-                }),
-                Err(detail) => failed.push((target, detail)),
-            }
-        }
-        if !failed.is_empty() {
-            return Err(RouterError::Publish {
-                alarm: event.detail.alarm_name.clone(),
-                topic: failed
-                    .iter()
-                    .map(|(t, _)| format!("{} ({})", t.topic_arn, t.name))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                detail: failed
-                    .into_iter()
-                    .map(|(_, detail)| detail)
-                    .collect::<Vec<_>>()
-                    .join("; "),
+        let alarm_name = &event.detail.alarm_name;
+        if let Some(mute_rule) = reads::active_mute_rule(&self.cloudwatch, alarm_name).await {
+            return Ok(Output {
+                reason: format!("muted by the alarm mute rule {mute_rule}"),
+                mute_rule: Some(mute_rule),
+                ..self.suppressed(Rule::Muted, event, None)
             });
         }
-        let message_id = published
-            .iter()
-            .find(|p| p.destination.topic_arn == topic)
-            .and_then(|p| p.message_id.clone());
-        let reason = match flapping {
-            Some((n, minutes)) => {
-                format!("{n} state changes in {minutes} minutes: one flapping notice")
+        // Still read when the description names the severity: routes, runbook and remediation.
+        let tags = reads::tags(&self.cloudwatch, &message::alarm_arn(event)).await;
+        let deploying = reads::deployment(
+            &self.cloudformation,
+            &self.ecs,
+            tags.as_ref().unwrap_or(&HashMap::new()),
+            dimensions(event),
+        )
+        .await;
+        if let Some(deployment) = deploying {
+            let severity = Severity::of_alarm(description(event), tags.as_ref());
+            if Severity::or_critical(severity) == Severity::Critical {
+                return self
+                    .deliver(event, tags, Kind::DuringDeployment, Some(deployment))
+                    .await;
             }
-            None => format!(
-                "{} -> {}",
-                event
-                    .detail
-                    .previous_state
-                    .as_ref()
-                    .map_or("unknown", |p| p.value.as_str()),
-                event.detail.state.value
-            ),
-        };
-        Ok(Output {
-            action: Action::Published,
-            severity: Some(severity.unwrap_or(Severity::Warning)),
-            topic_arn: route.is_none().then_some(topic),
-            message_id,
-            route,
-            published,
-            reason,
-            rule: None,
-            remediation,
-        })
-    }
-
-    /// The alarm's tags; `None` when they cannot be read (the notification still goes out).
-    async fn tags(&self, arn: &str) -> Option<HashMap<String, String>> {
-        match self
-            .cloudwatch
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send()
-            .await
-        {
-            Ok(out) => Some(
-                out.tags()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
-                    .collect(),
-            ),
-            Err(err) => {
-                tracing::warn!(alarm_arn = arn, error = %describe_aws_error(&err), "tags unreadable; severity defaults to warning");
-                None
-            }
+            self.schedule_settle(event, Cause::Deploying).await?;
+            return Ok(Output {
+                reason: format!(
+                    "held while a deployment runs ({deployment}); the state the alarm settles in will be sent"
+                ),
+                ..self.suppressed(Rule::Deploying, event, severity)
+            });
         }
-    }
-
-    /// State changes in the flap window; `None` when history is unknown, which never blocks
-    /// a notification.
-    async fn transitions(&self, alarm_name: &str) -> Option<usize> {
-        let now = SystemTime::now();
         let window = Duration::from_secs(self.settings.flap_window_minutes * 60);
-        let start = now.checked_sub(window).unwrap_or(SystemTime::UNIX_EPOCH);
-        let history = self
-            .cloudwatch
-            .describe_alarm_history()
-            .alarm_name(alarm_name)
-            .history_item_type(HistoryItemType::StateUpdate)
-            .start_date(DateTime::from(start))
-            .end_date(DateTime::from(now))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await;
-        match history {
-            Ok(items) => Some(items.len()),
-            Err(err) => {
-                tracing::warn!(alarm = alarm_name, error = %describe_aws_error(&err), "alarm history unknown; publishing anyway");
-                None
+        let kind = match reads::transitions(&self.cloudwatch, alarm_name, window).await {
+            Some(count) => match rules::flap(count, self.settings.noise.flap_threshold) {
+                Flap::Suppress => {
+                    let severity = Severity::of_alarm(description(event), tags.as_ref());
+                    return Ok(self.suppressed(Rule::Flapping, event, severity));
+                }
+                Flap::Notice { transitions } => {
+                    self.schedule_settle(event, Cause::Flapping).await?;
+                    Kind::FlappingNotice(transitions, self.settings.flap_window_minutes)
+                }
+                Flap::Steady => Kind::Change,
+            },
+            None => Kind::Change,
+        };
+        self.deliver(event, tags, kind, None).await
+    }
+
+    /// The first settle check, a settle period after the change that was not sent as it was.
+    async fn schedule_settle(&self, event: &AlarmEvent, cause: Cause) -> Result<(), RouterError> {
+        let Some(settle) = &self.settings.settle else {
+            return Ok(());
+        };
+        let changed_at = event
+            .detail
+            .state
+            .timestamp
+            .as_deref()
+            .and_then(|t| {
+                aws_smithy_types::DateTime::from_str(
+                    t,
+                    aws_smithy_types::date_time::Format::DateTime,
+                )
+                .ok()
+            })
+            .map_or_else(now_seconds, |t| t.secs());
+        let check = SettleCheck {
+            alarm_name: event.detail.alarm_name.clone(),
+            alarm_arn: message::alarm_arn(event),
+            window_ends_at: changed_at + self.settings.flap_window_minutes as i64 * 60,
+            cause,
+            due: 0,
+        };
+        let due = (changed_at + settle.minutes as i64 * 60).max(now_seconds() + 60);
+        settle::schedule(&self.scheduler, settle, &check, due)
+            .await
+            .map(|_| ())
+            .map_err(|detail| RouterError::Schedule {
+                alarm: check.alarm_name.clone(),
+                detail,
+            })
+    }
+
+    /// A settle check: one `[SETTLED]` notification once the alarm has held its state, else
+    /// the next check.
+    pub async fn settle(&self, check: &SettleCheck) -> Result<Output, RouterError> {
+        let read_error = |detail| RouterError::SettleRead {
+            alarm: check.alarm_name.clone(),
+            detail,
+        };
+        let Some((event, since)) = settle::current_as_event(&self.cloudwatch, check)
+            .await
+            .map_err(read_error)?
+        else {
+            return Ok(Output {
+                reason: "the alarm no longer exists: nothing to settle".to_owned(),
+                ..Output::quiet(Action::Suppressed, None)
+            });
+        };
+        let settle_seconds = self.settings.settle.as_ref().map_or(0, |s| s.minutes) as i64 * 60;
+        match settle::judge(now_seconds(), since, settle_seconds, check.window_ends_at) {
+            Verdict::Recheck(at) => {
+                let settings = self.settings.settle.as_ref();
+                if let Some(settings) = settings {
+                    settle::schedule(&self.scheduler, settings, check, at)
+                        .await
+                        .map_err(|detail| RouterError::Schedule {
+                            alarm: check.alarm_name.clone(),
+                            detail,
+                        })?;
+                }
+                Ok(Output {
+                    reason: format!(
+                        "not settled: the state changed {} s ago; checking again at {}",
+                        now_seconds() - since,
+                        settle::at_expression(at)
+                    ),
+                    ..Output::quiet(Action::Rescheduled, None)
+                })
+            }
+            Verdict::Settled => {
+                if let Some(settings) = &self.settings.settle
+                    && settle::later_check_pending(&self.scheduler, settings, check).await
+                {
+                    return Ok(Output {
+                        reason: "a later settle check of the alarm is pending: it will send"
+                            .to_owned(),
+                        ..Output::quiet(Action::Suppressed, None)
+                    });
+                }
+                let event = event::parse(&event)?;
+                let tags = reads::tags(&self.cloudwatch, &check.alarm_arn).await;
+                self.deliver(&event, tags, Kind::Settled(check.cause), None)
+                    .await
             }
         }
     }
+}
 
-    async fn publish(
-        &self,
-        topic: &str,
-        composed: &message::Message,
-    ) -> Result<Option<String>, String> {
-        let attributes: HashMap<String, MessageAttributeValue> = composed
-            .attributes
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .filter_map(|(k, v)| {
-                MessageAttributeValue::builder()
-                    .data_type("String")
-                    .string_value(v)
-                    .build()
-                    .ok()
-                    .map(|a| ((*k).to_owned(), a))
-            })
-            .collect();
-        self.sns
-            .publish()
-            .topic_arn(topic)
-            .subject(&composed.subject)
-            .message(&composed.body)
-            .set_message_attributes(Some(attributes))
-            .send()
-            .await
-            .map(|out| out.message_id)
-            .map_err(|e| describe_aws_error(&e))
-    }
+/// The dimensions of the alarm's first metric that names an ECS service.
+fn dimensions(event: &AlarmEvent) -> Option<&std::collections::BTreeMap<String, String>> {
+    let config = event.detail.configuration.as_ref()?;
+    config.metrics.iter().find_map(|entry| {
+        let dims = &entry.metric_stat.as_ref()?.metric.dimensions;
+        (dims.contains_key("ClusterName") && dims.contains_key("ServiceName")).then_some(dims)
+    })
+}
+
+fn description(event: &AlarmEvent) -> Option<&str> {
+    event
+        .detail
+        .configuration
+        .as_ref()
+        .and_then(|c| c.description.as_deref())
 }
 
 #[cfg(test)]

@@ -17,13 +17,37 @@ pub enum Severity {
 }
 
 impl Severity {
-    /// The `severity` tag's value; anything else is a warning.
-    pub fn from_tag(value: Option<&str>) -> Severity {
-        match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-            Some("critical") => Severity::Critical,
-            Some("info") => Severity::Info,
-            _ => Severity::Warning,
+    /// A severity as written, in the description's severity line or the `severity` tag. An
+    /// unknown word is critical: a typo must not quiet a page.
+    pub fn from_word(value: &str) -> Severity {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "warning" => Severity::Warning,
+            "info" => Severity::Info,
+            _ => Severity::Critical,
         }
+    }
+
+    /// The alarm's severity: the line stackhand ends its alarms' descriptions with (carried by the
+    /// event, so no read can fail), else the `severity` tag, else warning for an alarm without
+    /// one. `None` when only the tags could tell and they could not be read: treated as critical.
+    pub fn of_alarm(
+        description: Option<&str>,
+        tags: Option<&std::collections::HashMap<String, String>>,
+    ) -> Option<Severity> {
+        let described = description.and_then(|d| shared::alarm_tags::split_severity(d).1);
+        match (described, tags) {
+            (Some(word), _) => Some(Severity::from_word(word)),
+            (None, Some(tags)) => Some(
+                tags.get(shared::alarm_tags::TAG_SEVERITY)
+                    .map_or(Severity::Warning, |word| Severity::from_word(word)),
+            ),
+            (None, None) => None,
+        }
+    }
+
+    /// What an unknown severity is routed as: loud, so a throttled read never downgrades a page.
+    pub fn or_critical(severity: Option<Severity>) -> Severity {
+        severity.unwrap_or(Severity::Critical)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +68,13 @@ pub struct Context {
     pub remediation: Option<String>,
     /// Set when this notice stands for a flapping stream: the transitions in the window.
     pub flapping: Option<(usize, u64)>,
+    /// Set when this is the state the alarm settled in after flapping or a deployment: its
+    /// final word on the incident.
+    pub settled: Option<crate::settle::Cause>,
+    /// The deployment running while a critical alarm changed (critical ones are not held).
+    pub deploying: Option<String>,
+    /// The log group a metric filter feeds the alarm's metric from, for a Logs Insights link.
+    pub log_group: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +200,29 @@ fn short_name(arn: &str) -> &str {
     arn.rsplit_once(":alarm:").map_or(arn, |(_, name)| name)
 }
 
+/// The console's own escaping inside its `#logsV2:` fragment: percent-encoding with `*` for `%`,
+/// everything but letters, digits, `-`, `_` and `.` escaped (the fragment's syntax uses `~`,
+/// `'`, `(` and `)`).
+fn console_fragment_text(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            other => format!("*{other:02x}"),
+        })
+        .collect()
+}
+
+/// CloudWatch Logs Insights on `log_group`, the latest entries of the hour before the change.
+pub fn logs_insights_link(event: &AlarmEvent, log_group: &str) -> String {
+    let region = event.region.as_deref().unwrap_or("unknown-region");
+    let query = "fields @timestamp, @message, @logStream\n| sort @timestamp desc\n| limit 100";
+    format!(
+        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:logs-insights$3FqueryDetail$3D~(end~0~start~-3600~timeType~'RELATIVE~unit~'seconds~editorString~'{}~source~(~'{}))",
+        console_fragment_text(query),
+        console_fragment_text(log_group)
+    )
+}
+
 /// The alarm in the CloudWatch console; the name is percent-encoded, so `/` and spaces work.
 pub fn console_link(event: &AlarmEvent) -> String {
     let region = event.region.as_deref().unwrap_or("unknown-region");
@@ -183,23 +237,39 @@ pub fn compose(event: &AlarmEvent, ctx: &Context) -> Message {
     let state = detail.state.value.as_str();
     let region = event.region.as_deref().unwrap_or("unknown-region");
     let arn = alarm_arn(event);
-    let severity = ctx.severity.unwrap_or(Severity::Warning);
-    let tag = if ctx.flapping.is_some() {
-        "FLAPPING"
+    let severity = Severity::or_critical(ctx.severity);
+    // `[ALARM] name`, `[FLAPPING] name`, `[SETTLED] OK name`.
+    let (tag, heading) = if ctx.flapping.is_some() {
+        ("[FLAPPING]".to_owned(), "FLAPPING".to_owned())
+    } else if ctx.settled.is_some() {
+        (format!("[SETTLED] {state}"), format!("SETTLED in {state}"))
     } else {
-        state
+        (format!("[{state}]"), state.to_owned())
     };
     let subject = subject_text(&format!(
-        "[{tag}] {} ({})",
+        "{tag} {} ({})",
         detail.alarm_name, ctx.environment
     ));
 
     let mut body = String::new();
     let _ = writeln!(
         body,
-        "{tag}: {} ({}, {region})",
+        "{heading}: {} ({}, {region})",
         detail.alarm_name, ctx.environment
     );
+    if let Some(cause) = ctx.settled {
+        let _ = writeln!(
+            body,
+            "After {}, the alarm has held {state}: this is its final state for the incident.",
+            cause.phrase()
+        );
+    }
+    if let Some(deployment) = &ctx.deploying {
+        let _ = writeln!(
+            body,
+            "A deployment is running: {deployment}. Critical alarms are sent even so."
+        );
+    }
     if let Some((transitions, minutes)) = ctx.flapping {
         let _ = writeln!(
             body,
@@ -221,7 +291,7 @@ pub fn compose(event: &AlarmEvent, ctx: &Context) -> Message {
         when.map(|w| format!(" at {w}")).unwrap_or_default()
     );
     let severity_note = if ctx.severity.is_none() {
-        " (the alarm's tags could not be read)"
+        " (unknown: the alarm's tags could not be read, so it is treated as critical)"
     } else {
         ""
     };
@@ -271,6 +341,8 @@ pub fn compose(event: &AlarmEvent, ctx: &Context) -> Message {
         .configuration
         .as_ref()
         .and_then(|c| c.description.as_deref())
+        .map(|d| shared::alarm_tags::split_severity(d).0)
+        .filter(|d| !d.is_empty())
     {
         let _ = writeln!(body, "\nDescription: {description}");
     }
@@ -281,7 +353,17 @@ pub fn compose(event: &AlarmEvent, ctx: &Context) -> Message {
     if let Some(remediation) = &ctx.remediation {
         let _ = writeln!(body, "Remediation: {remediation}");
     }
+    if let Some(group) = &ctx.log_group {
+        let _ = writeln!(
+            body,
+            "Logs Insights ({group}): {}",
+            logs_insights_link(event, group)
+        );
+    }
     let _ = writeln!(body, "Console: {}", console_link(event));
+    if let Some(account) = &event.account {
+        let _ = writeln!(body, "Account: {account}, Region: {region}");
+    }
 
     Message {
         subject,

@@ -11,6 +11,8 @@ use serde::Serialize;
 pub enum Action {
     Published,
     Suppressed,
+    /// A settle check found the alarm still changing and scheduled the next.
+    Rescheduled,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,8 +43,29 @@ pub struct Output {
     /// The suppression rule that fired.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<Rule>,
+    /// The CloudWatch alarm mute rule that muted the alarm (with rule `muted`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mute_rule: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remediation: Option<Remediation>,
+}
+
+impl Output {
+    /// An answer that published nothing (yet): fill in the reason and what applies.
+    pub fn quiet(action: Action, severity: Option<Severity>) -> Output {
+        Output {
+            action,
+            severity,
+            topic_arn: None,
+            message_id: None,
+            route: None,
+            published: Vec::new(),
+            reason: String::new(),
+            rule: None,
+            mute_rule: None,
+            remediation: None,
+        }
+    }
 }
 
 /// One destination a notification went to.

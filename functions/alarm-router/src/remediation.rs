@@ -15,13 +15,13 @@ pub const TAG_REMEDIATED: &str = "stackhand:remediated";
 
 impl AlarmRouter {
     /// Forces a new deployment of the service the alarm names, when the alarm asks for it, the
-    /// function allows it, the alarm is not flapping, and the service itself opts in (its tag
+    /// function allows it, nothing `blocks` it (flapping, a deployment), and the service itself opts in (its tag
     /// `stackhand:remediate`, which the role's IAM condition also requires). At most once per
     /// alarm transition: the transition is recorded on the service before the deployment.
     pub(crate) async fn remediate(
         &self,
         tags: &HashMap<String, String>,
-        flapping: bool,
+        blocked: Option<&str>,
         transition: &str,
     ) -> Option<Remediation> {
         if tags.get(TAG_REMEDIATE).map(String::as_str) != Some(FORCE_NEW_DEPLOYMENT) {
@@ -50,12 +50,8 @@ impl AlarmRouter {
                     "not done: REMEDIATION_ENABLED is off (would force a new deployment of {service} in {cluster})"
                 ),
             )
-        } else if flapping {
-            (
-                false,
-                "not done: the alarm is flapping, and repeated deployments would not help"
-                    .to_owned(),
-            )
+        } else if let Some(why) = blocked {
+            (false, format!("not done: {why}"))
         } else {
             self.force_new_deployment(&cluster, &service, transition)
                 .await

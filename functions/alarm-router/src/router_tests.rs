@@ -1,7 +1,10 @@
 use super::*;
 use destinations::TopicPair;
+use message::Context;
 use proptest::prelude::*;
+use rules::NoiseSettings;
 use serde_json::json;
+use shared::Environment;
 use shared::test_support::any_json;
 
 fn sample(name: &str) -> Value {
@@ -36,6 +39,33 @@ pub(crate) const SAMPLES: [&str; 8] = [
     "metric-math-alarm.json",
     "metric-ok.json",
 ];
+
+#[test]
+fn the_settle_check_sample_is_a_settle_check() {
+    let check = settle::SettleCheck::from_event(&sample("settle-check.json"))
+        .expect("a settle check")
+        .expect("parses");
+    assert_eq!(check.alarm_name, "orders-api-cpu-high");
+}
+
+#[test]
+fn a_log_alarm_links_logs_insights_for_any_group_name() {
+    let with_group = Context {
+        log_group: Some("/orders/api service".to_owned()),
+        ..context("prod", Severity::Warning)
+    };
+    let body = message::compose(&parsed("metric-alarm.json"), &with_group).body;
+    assert!(
+        body.contains(
+            "Logs Insights (/orders/api service): https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:logs-insights$3FqueryDetail$3D~(end~0~start~-3600~timeType~'RELATIVE~unit~'seconds~editorString~'fields*20*40timestamp*2c*20*40message*2c*20*40logStream*0a*7c*20sort*20*40timestamp*20desc*0a*7c*20limit*20100~source~(~'*2forders*2fapi*20service))"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("Account: 123456789012, Region: us-east-1"),
+        "{body}"
+    );
+}
 
 #[test]
 fn every_sample_event_parses() {
@@ -147,6 +177,19 @@ fn subjects_are_ascii_and_at_most_100_characters() {
         "{}",
         message.body
     );
+    let settled = Context {
+        settled: Some(settle::Cause::Flapping),
+        ..context("prod", Severity::Critical)
+    };
+    let mut ok = parsed("metric-alarm.json");
+    ok.detail.state.value = "OK".to_owned();
+    let message = message::compose(&ok, &settled);
+    assert_eq!(message.subject, "[SETTLED] OK orders-api-cpu-high (prod)");
+    assert!(
+        message.body.starts_with("SETTLED in OK: orders-api-cpu-high (prod, us-east-1)\nAfter flapping, the alarm has held OK"),
+        "{}",
+        message.body
+    );
 }
 
 #[test]
@@ -186,6 +229,7 @@ fn settings(env: Environment, critical: bool) -> RouterSettings {
         chat: TopicPair::default(),
         pager: TopicPair::default(),
         routes: Default::default(),
+        settle: None,
     }
 }
 
@@ -204,8 +248,8 @@ fn critical_goes_to_the_critical_topic_only_where_the_profile_has_one() {
         );
         assert!(s.topic_for(Some(Severity::Warning)).ends_with("alerts"));
         assert!(
-            s.topic_for(None).ends_with("alerts"),
-            "unknown severity is not critical"
+            s.topic_for(None).ends_with(expected),
+            "unknown severity is routed as critical: {env}"
         );
     }
     assert!(

@@ -24,6 +24,11 @@ pub enum Rule {
     OkNotificationsOff,
     /// More than FLAP_THRESHOLD transitions in the window, after the one flapping notice.
     Flapping,
+    /// A CloudWatch alarm mute rule is muting the alarm's actions (the output names it).
+    Muted,
+    /// Not critical, and its stack or ECS service is deploying: held, and the state it settles
+    /// in is sent afterwards.
+    Deploying,
 }
 
 impl Rule {
@@ -47,6 +52,8 @@ impl Rule {
                 "flapping: more than {} state changes in the window; one flapping notice was already sent",
                 settings.flap_threshold
             ),
+            Rule::Muted => "an alarm mute rule is muting the alarm's actions".to_owned(),
+            Rule::Deploying => "held while the alarm's stack or service deploys".to_owned(),
         }
     }
 }

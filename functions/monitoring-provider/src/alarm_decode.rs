@@ -10,6 +10,18 @@ use shared::{Problem, PropertyError, Props};
 
 const MAX_ACTIONS: usize = 5;
 
+/// `AlarmDescription`, short enough for the severity line stackhand adds within CloudWatch's limit.
+pub fn description(props: &mut Props) -> Result<Option<String>, PropertyError> {
+    use shared::alarm_tags::{MAX_ALARM_DESCRIPTION, MAX_USER_DESCRIPTION};
+    props.optional_valid_string(
+        "AlarmDescription",
+        &format!(
+            "must be at most {MAX_USER_DESCRIPTION} characters: stackhand ends it with a severity line, within the {MAX_ALARM_DESCRIPTION} CloudWatch allows"
+        ),
+        |text| text.chars().count() <= MAX_USER_DESCRIPTION,
+    )
+}
+
 fn is_url(text: &str) -> bool {
     (text.starts_with("https://") || text.starts_with("http://"))
         && text.len() > 8
@@ -61,7 +73,7 @@ pub fn decode(props: &mut Props) -> Result<AlarmSpec, PropertyError> {
         "must be 1 to 255 characters without control characters",
         is_alarm_name,
     )?;
-    let description = props.optional_string("AlarmDescription")?;
+    let description = description(props)?;
     let namespace = props.optional_string("Namespace")?;
     let metric_name = props.optional_string("MetricName")?;
     let dims = dimensions(props, "Dimensions")?;

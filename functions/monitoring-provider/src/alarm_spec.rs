@@ -83,6 +83,12 @@ pub struct AlarmSpec {
 }
 
 impl AlarmSpec {
+    /// The description as stackhand writes it: the user's, then the severity line alarm-router
+    /// reads from the state-change event.
+    pub fn stored_description(&self) -> String {
+        shared::alarm_tags::with_severity(self.description.as_deref(), &self.severity)
+    }
+
     /// The alarm metrics CloudWatch bills monthly: each metric it evaluates (high resolution
     /// when its period is under a minute), an anomaly band counting two more (its bounds).
     pub fn billed(&self) -> Billed {
@@ -157,10 +163,7 @@ impl AlarmSpec {
     /// reports it (defaults filled in, sets sorted): what an Update's plan compares.
     pub fn definition(&self) -> BTreeMap<&'static str, String> {
         let mut d = BTreeMap::new();
-        d.insert(
-            "AlarmDescription",
-            self.description.clone().unwrap_or_default(),
-        );
+        d.insert("AlarmDescription", self.stored_description());
         d.insert("EvaluationPeriods", self.evaluation_periods.to_string());
         d.insert(
             "DatapointsToAlarm",

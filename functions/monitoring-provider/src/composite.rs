@@ -39,16 +39,18 @@ pub struct CompositeProps {
 }
 
 impl CompositeProps {
+    /// The description as stackhand writes it (see `AlarmSpec::stored_description`).
+    pub fn stored_description(&self) -> String {
+        shared::alarm_tags::with_severity(self.description.as_deref(), &self.severity)
+    }
+
     /// The alarm as PutCompositeAlarm defines it, in the form DescribeAlarms reports it: what an
     /// Update's plan compares (severity and runbook are tags, kept in step apart).
     pub fn definition(&self) -> BTreeMap<&'static str, String> {
         let suppressor = self.suppressor.as_ref();
         BTreeMap::from([
             ("AlarmRule", self.rule.clone()),
-            (
-                "AlarmDescription",
-                self.description.clone().unwrap_or_default(),
-            ),
+            ("AlarmDescription", self.stored_description()),
             (
                 "ActionsSuppressor",
                 suppressor.map(|s| s.alarm.clone()).unwrap_or_default(),
@@ -143,7 +145,7 @@ pub fn decode(props: &mut Props) -> Result<CompositeProps, PropertyError> {
     if referenced_alarms(&rule).is_empty() {
         return Err(props.error("AlarmRule", Problem::Invalid { rule: "must name at least one alarm, as ALARM(name), OK(name) or INSUFFICIENT_DATA(name)".to_owned(), got: show(&Value::String(rule)) }));
     }
-    let description = props.optional_string("AlarmDescription")?;
+    let description = crate::alarm_decode::description(props)?;
     let suppressor_alarm = props.optional_string("ActionsSuppressor")?;
     let wait = props.optional_int_in("ActionsSuppressorWaitPeriod", 0, 86_400)?;
     let extension = props.optional_int_in("ActionsSuppressorExtensionPeriod", 0, 86_400)?;
@@ -294,7 +296,7 @@ impl CompositeAlarms {
             .put_composite_alarm()
             .alarm_name(&props.alarm_name)
             .alarm_rule(&props.rule)
-            .set_alarm_description(props.description.clone())
+            .alarm_description(props.stored_description())
             .set_actions_suppressor(suppressor.map(|s| s.alarm.clone()))
             .set_actions_suppressor_wait_period(suppressor.map(|s| s.wait_period))
             .set_actions_suppressor_extension_period(suppressor.map(|s| s.extension_period))

@@ -403,7 +403,7 @@ impl Alarms {
             .cw
             .put_metric_alarm()
             .alarm_name(name)
-            .set_alarm_description(spec.description.clone())
+            .alarm_description(spec.stored_description())
             .evaluation_periods(spec.evaluation_periods)
             .set_datapoints_to_alarm(spec.datapoints_to_alarm)
             .set_threshold(spec.threshold)

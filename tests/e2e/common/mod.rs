@@ -147,7 +147,7 @@ pub async fn topic(account: &Account, name: &str) -> String {
 
 /// A CPU alarm made by hand (not through a stack), under `name`.
 pub async fn hand_made_alarm(account: &Account, name: &str) {
-    aws_sdk_cloudwatch::Client::new(&account.config)
+    aws_sdk_cloudwatch::Client::new(&account.observer())
         .put_metric_alarm()
         .alarm_name(name)
         .namespace("AWS/ECS")
@@ -164,7 +164,7 @@ pub async fn hand_made_alarm(account: &Account, name: &str) {
 
 /// Every metric and composite alarm name in `account`.
 pub async fn alarm_names(account: &Account) -> BTreeSet<String> {
-    let out = aws_sdk_cloudwatch::Client::new(&account.config)
+    let out = aws_sdk_cloudwatch::Client::new(&account.observer())
         .describe_alarms()
         .alarm_types(AlarmType::MetricAlarm)
         .alarm_types(AlarmType::CompositeAlarm)

@@ -200,7 +200,7 @@ async fn baseline_account(account: &Account) {
 /// What a baseline can leave in an account: alarm names, anomaly detectors, metric filters on
 /// its log group, dashboards.
 async fn baseline_leftovers(account: &Account) -> (BTreeSet<String>, usize, usize, usize) {
-    let cw = aws_sdk_cloudwatch::Client::new(&account.config);
+    let cw = aws_sdk_cloudwatch::Client::new(&account.observer());
     let names = common::alarm_names(account).await;
     let detectors = cw
         .describe_anomaly_detectors()

@@ -24,7 +24,7 @@ async fn with_child_alarm(account: &Account) {
 
 /// How many resources of the staged type the account holds.
 async fn made(resource_type: &str, account: &Account) -> usize {
-    let cw = aws_sdk_cloudwatch::Client::new(&account.config);
+    let cw = aws_sdk_cloudwatch::Client::new(&account.observer());
     let logs = aws_sdk_cloudwatchlogs::Client::new(&account.config);
     match resource_type {
         "Custom::MetricAlarm" | "Custom::CompositeAlarm" => crate::common::alarm_names(account)

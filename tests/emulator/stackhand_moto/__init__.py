@@ -4,7 +4,7 @@ Each operation follows the AWS API reference: request and response shapes, and t
 errors AWS returns. Written so it could be sent upstream; it is not a general mock.
 """
 
-from . import cbor_bridge, cloudwatch_ext, ecs_settings, kms_key_material, kms_paging, kms_replicas, kms_rotation, kms_usage, logs_filters, logs_kms, logs_queries, securityhub_rules, strict
+from . import cbor_bridge, cfn_status, cloudwatch_ext, cloudwatch_mute_rules, ecs_settings, kms_key_material, kms_paging, kms_replicas, kms_rotation, kms_usage, logs_filters, logs_kms, logs_queries, recorder, scheduler_rules, securityhub_rules, strict
 
 INSTALLED = False
 
@@ -14,10 +14,13 @@ def install() -> None:
     global INSTALLED
     if INSTALLED:
         return
+    recorder.install()
     logs_kms.install()
     logs_queries.install()
     ecs_settings.install()
     cloudwatch_ext.install()
+    cfn_status.install()
+    cloudwatch_mute_rules.install()
     cbor_bridge.install()
     kms_paging.install()
     kms_key_material.install()
@@ -26,6 +29,7 @@ def install() -> None:
     kms_usage.install()
     logs_filters.install()
     securityhub_rules.install()
+    scheduler_rules.install()
     # Last: its rules wrap what the others registered.
     strict.install()
     INSTALLED = True

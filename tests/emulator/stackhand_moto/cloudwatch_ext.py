@@ -9,6 +9,10 @@ API reference: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/
   with AWS's HistoryData JSON, newest first unless ScanBy says otherwise.
 - PutAnomalyDetector / DescribeAnomalyDetectors / DeleteAnomalyDetector: kept per account and
   Region, identified by namespace, metric, dimensions and statistic.
+
+Test control: POST /stackhand/cloudwatch/age-alarm {"account", "region", "alarm", "minutes"}
+moves the alarm's last state change that far into the past, so a check that waits for an alarm
+to hold its state can run now.
 """
 
 import json
@@ -248,7 +252,24 @@ def _describe_anomaly_detectors_response(self: CloudWatchResponse) -> ActionResu
     return ActionResult({"AnomalyDetectors": describe_anomaly_detectors(self.cloudwatch_backend, params)})
 
 
+def age_alarm(_path: str, _query: str, body: bytes) -> tuple[int, bytes]:
+    from datetime import timedelta
+
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    request = json.loads(body or b"{}")
+    backend = cloudwatch_backends[str(request["account"])][request["region"]]
+    alarm = backend.alarms.get(request["alarm"])
+    if alarm is None:
+        return 400, json.dumps({"message": f"no alarm {request['alarm']}"}).encode()
+    alarm.state_updated_timestamp -= timedelta(minutes=int(request["minutes"]))
+    return 200, b"{}"
+
+
 def install() -> None:
+    from . import routes
+
+    routes.route("POST", "/stackhand/cloudwatch/age-alarm", age_alarm)
     CloudWatchResponse.put_composite_alarm = _put_composite_alarm_response
     CloudWatchResponse.describe_alarm_history = _describe_alarm_history_response
     CloudWatchResponse.put_anomaly_detector = _put_anomaly_detector_response

@@ -210,7 +210,11 @@ def _install_logs() -> None:
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html: requests
 # per second per account and Region. Enforced when serve.py runs with --request-quotas (the
 # end-to-end suites do); POST /stackhand/quotas {"account": id, "scale": n} raises one account's,
-# as a granted quota increase would.
+# as a granted quota increase would. A test's own looks and staging calls carry the user-agent
+# app name OBSERVER_APP and are neither counted nor refused: the quotas model the product's
+# traffic, and a check must not throttle what it checks (nor fail because it did).
+# POST /stackhand/quotas/throttled {"account": id} answers how many calls of each operation were
+# refused, so a test can show its load really met the quotas.
 ALARM_QUOTAS = {
     "PutMetricAlarm": 3,
     "PutCompositeAlarm": 3,
@@ -220,7 +224,9 @@ ALARM_QUOTAS = {
     "DescribeAlarms": 9,
 }
 QUOTAS = {"enforced": False, "scale": {}}
+OBSERVER_APP = "app/stackhand-observer"
 _calls: dict = {}
+_throttled_calls: dict = {}
 _lock = threading.Lock()
 
 
@@ -238,13 +244,17 @@ def _admit(account: str, region: str, operation: str) -> None:
         while window and now - window[0] >= 1.0:
             window.popleft()
         if len(window) >= limit:
+            key = (account, operation)
+            _throttled_calls[key] = _throttled_calls.get(key, 0) + 1
             raise Throttling(f"Rate exceeded for {operation}")
         window.append(now)
 
 
 def _throttled(original, operation: str):
     def checked(self: CloudWatchResponse):
-        _admit(self.current_account, self.region, operation)
+        agents = " ".join(self.headers.get(h, "") for h in ("User-Agent", "X-Amz-User-Agent"))
+        if OBSERVER_APP not in agents:
+            _admit(self.current_account, self.region, operation)
         return original(self)
 
     return checked
@@ -262,6 +272,14 @@ def _install_quotas() -> None:
         QUOTAS["scale"][str(request["account"])] = float(request["scale"])
         return 200, b"{}"
 
+    def throttled(_path: str, _query: str, body: bytes) -> tuple[int, bytes]:
+        account = str(json.loads(body or b"{}")["account"])
+        with _lock:
+            counts = {op: n for (acct, op), n in _throttled_calls.items() if acct == account}
+        return 200, json.dumps(counts).encode()
+
+    # Registered first: the routes match by prefix.
+    routes.route("POST", "/stackhand/quotas/throttled", throttled)
     routes.route("POST", "/stackhand/quotas", raise_quotas)
 
 
