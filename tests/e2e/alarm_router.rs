@@ -304,6 +304,14 @@ async fn a_critical_prod_alarm_reaches_chat_and_the_pager_and_its_recovery_resol
         assert_eq!(page["NewStateValue"], state.as_str());
         assert_eq!(page["AlarmArn"], arn.as_str());
         assert_eq!(page["Trigger"]["MetricName"], "CPUUtilization");
+        assert_eq!(
+            (
+                &page["Stackhand"]["Environment"],
+                &page["Stackhand"]["Severity"]
+            ),
+            (&json!("prod"), &json!("critical")),
+            "what to do rides beside CloudWatch's own keys"
+        );
         incidents.push(page["AlarmName"].clone());
     }
     assert_eq!(

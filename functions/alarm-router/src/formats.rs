@@ -46,7 +46,7 @@ impl Format {
                     event.detail.alarm_name,
                     region_name(event.region.as_deref().unwrap_or("unknown-region"))
                 )),
-                body: cloudwatch(event).to_string(),
+                body: cloudwatch(event, ctx).to_string(),
                 ..text
             },
         }
@@ -148,14 +148,20 @@ fn region_name(code: &str) -> &str {
 /// carry the alarm's actions, comparison operator or evaluation periods: those are empty or
 /// null, as CloudWatch leaves fields it has no value for. `Trigger` holds the metric (or, for
 /// metric math and anomaly bands, `Metrics`), the statistic, period and threshold the event has.
-pub fn cloudwatch(event: &AlarmEvent) -> Value {
+/// What to do goes in one extra key, `Stackhand`: the integrations match on CloudWatch's own keys
+/// and show the rest of the JSON as the incident's details.
+pub fn cloudwatch(event: &AlarmEvent, ctx: &Context) -> Value {
     let detail = &event.detail;
     let data = detail.state.reason_data();
     let config = detail.configuration.clone().unwrap_or_default();
     let region = event.region.as_deref().unwrap_or("unknown-region");
+    let description = config
+        .description
+        .as_deref()
+        .map(|d| shared::alarm_tags::split_severity(d).0);
     let mut notification = json!({
         "AlarmName": detail.alarm_name,
-        "AlarmDescription": config.description,
+        "AlarmDescription": description,
         "AWSAccountId": event.account,
         "AlarmConfigurationUpdatedTimestamp": Value::Null,
         "NewStateValue": detail.state.value,
@@ -167,6 +173,7 @@ pub fn cloudwatch(event: &AlarmEvent) -> Value {
         "OKActions": [],
         "AlarmActions": [],
         "InsufficientDataActions": [],
+        "Stackhand": what_to_do(event, ctx, &data.recent_datapoints),
     });
     if let Some(rule) = &config.alarm_rule {
         notification["AlarmRule"] = json!(rule);
@@ -228,6 +235,36 @@ pub fn cloudwatch(event: &AlarmEvent) -> Value {
     };
     notification["Trigger"] = trigger;
     notification
+}
+
+/// The `Stackhand` key of the `cloudwatch` format: where and how bad, and the links to act on.
+fn what_to_do(event: &AlarmEvent, ctx: &Context, recent_datapoints: &[f64]) -> Value {
+    let mut context = json!({
+        "Environment": ctx.environment,
+        "Severity": Severity::or_critical(ctx.severity).as_str(),
+        "AccountId": event.account,
+        "Region": event.region,
+        "Console": message::console_link(event),
+        "RecentDatapoints": recent_datapoints,
+    });
+    let optional = [
+        ("Runbook", ctx.runbook.clone()),
+        ("Remediation", ctx.remediation.clone()),
+        ("LogGroup", ctx.log_group.clone()),
+        (
+            "LogsInsights",
+            ctx.log_group
+                .as_deref()
+                .map(|group| message::logs_insights_link(event, group)),
+        ),
+        ("Deployment", ctx.deploying.clone()),
+    ];
+    for (key, value) in optional {
+        if let Some(value) = value {
+            context[key] = json!(value);
+        }
+    }
+    context
 }
 
 #[cfg(test)]

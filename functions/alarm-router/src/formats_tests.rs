@@ -139,6 +139,21 @@ fn every_sample_renders_as_cloudwatchs_own_notification() {
         for list in ["OKActions", "AlarmActions", "InsufficientDataActions"] {
             assert!(body[list].is_array(), "{name}: {list}");
         }
+        let what_to_do = &body["Stackhand"];
+        assert_eq!(what_to_do["Environment"], "prod", "{name}");
+        assert_eq!(what_to_do["Severity"], "critical", "{name}");
+        assert_eq!(what_to_do["AccountId"], "123456789012", "{name}");
+        assert_eq!(what_to_do["Region"], "us-east-1", "{name}");
+        assert_eq!(
+            what_to_do["Runbook"], "https://runbooks.example.com/orders",
+            "{name}"
+        );
+        assert_eq!(
+            what_to_do["Console"],
+            message::console_link(&event).as_str(),
+            "{name}"
+        );
+        assert!(what_to_do["RecentDatapoints"].is_array(), "{name}");
         let composite = event.detail.is_composite();
         assert_eq!(body["AlarmRule"].is_string(), composite, "{name}");
         assert_eq!(body["Trigger"].is_object(), !composite, "{name}");
@@ -150,7 +165,7 @@ fn every_sample_renders_as_cloudwatchs_own_notification() {
             rendered.subject
         );
     }
-    let body = cloudwatch(&parsed("metric-alarm.json"));
+    let body = cloudwatch(&parsed("metric-alarm.json"), &prod_critical());
     let trigger = &body["Trigger"];
     assert_eq!(trigger["MetricName"], "CPUUtilization");
     assert_eq!(trigger["Namespace"], "AWS/ECS");
@@ -162,7 +177,7 @@ fn every_sample_renders_as_cloudwatchs_own_notification() {
         json!([{"value": "orders", "name": "ClusterName"}, {"value": "api", "name": "ServiceName"}])
     );
     assert_eq!(body["OldStateValue"], "OK");
-    let math = cloudwatch(&parsed("metric-math-alarm.json"));
+    let math = cloudwatch(&parsed("metric-math-alarm.json"), &prod_critical());
     assert!(
         math["Trigger"]["Metrics"]
             .as_array()
@@ -176,4 +191,27 @@ fn the_formats_are_named_and_nothing_else_is_one() {
         assert!(Format::parse(name).is_some(), "{name}");
     }
     assert_eq!(Format::parse("slack"), None);
+}
+
+#[test]
+fn the_pager_reads_the_users_description_and_the_log_link_without_stackhands_severity_line() {
+    let mut event = parsed("metric-alarm.json");
+    if let Some(config) = event.detail.configuration.as_mut() {
+        config.description = Some(shared::alarm_tags::with_severity(
+            Some("Errors in the orders API logs"),
+            "critical",
+        ));
+    }
+    let ctx = Context {
+        log_group: Some("/ecs/orders api".to_owned()),
+        ..prod_critical()
+    };
+    let body = cloudwatch(&event, &ctx);
+    assert_eq!(body["AlarmDescription"], "Errors in the orders API logs");
+    assert_eq!(body["Stackhand"]["LogGroup"], "/ecs/orders api");
+    assert_eq!(
+        body["Stackhand"]["LogsInsights"],
+        message::logs_insights_link(&event, "/ecs/orders api").as_str()
+    );
+    assert_eq!(body["Stackhand"]["RecentDatapoints"], json!([91.5]));
 }
