@@ -590,10 +590,8 @@ async fn unreadable_tags_and_history_never_block_a_notification() {
     );
 }
 
-#[tokio::test]
-async fn remediation_forces_a_new_deployment_only_when_enabled() {
-    let fx = Fixture::new().await;
-    let ecs = aws_sdk_ecs::Client::new(&fx.account.config);
+/// Cluster `orders` and task definition `api`, for the tests that need an ECS service.
+async fn orders_cluster_with_api_task(ecs: &aws_sdk_ecs::Client) {
     ecs.create_cluster()
         .cluster_name("orders")
         .send()
@@ -611,6 +609,13 @@ async fn remediation_forces_a_new_deployment_only_when_enabled() {
         .send()
         .await
         .expect("task definition");
+}
+
+#[tokio::test]
+async fn remediation_forces_a_new_deployment_only_when_enabled() {
+    let fx = Fixture::new().await;
+    let ecs = aws_sdk_ecs::Client::new(&fx.account.config);
+    orders_cluster_with_api_task(&ecs).await;
     let opt_in = aws_sdk_ecs::types::Tag::builder()
         .key("stackhand:remediate")
         .value("ecs-force-new-deployment")
@@ -1236,23 +1241,7 @@ async fn changes_during_a_deployment_are_held_unless_critical() {
     // An ECS service rolling out (moto: fewer tasks running than desired), named by the
     // alarm's dimensions, holds its alarms too.
     let ecs = aws_sdk_ecs::Client::new(&fx.account.observer());
-    ecs.create_cluster()
-        .cluster_name("orders")
-        .send()
-        .await
-        .expect("cluster");
-    ecs.register_task_definition()
-        .family("api")
-        .container_definitions(
-            aws_sdk_ecs::types::ContainerDefinition::builder()
-                .name("api")
-                .image("nginx")
-                .memory(128)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("task definition");
+    orders_cluster_with_api_task(&ecs).await;
     ecs.create_service()
         .cluster("orders")
         .service_name("api")

@@ -49,6 +49,16 @@ fn the_settle_check_sample_is_a_settle_check() {
 }
 
 #[test]
+fn the_console_link_opens_an_alarm_whose_name_has_slashes_and_spaces() {
+    let mut event = parsed("metric-alarm.json");
+    event.detail.alarm_name = "orders/api p99 latency (ms)".to_owned();
+    assert_eq!(
+        message::console_link(&event),
+        "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/orders%2Fapi%20p99%20latency%20%28ms%29"
+    );
+}
+
+#[test]
 fn a_log_alarm_links_logs_insights_for_any_group_name() {
     let with_group = Context {
         log_group: Some("/orders/api service".to_owned()),
