@@ -119,14 +119,7 @@ pub fn subject_text(text: &str) -> String {
 }
 
 fn encode_path(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+    escape(text, b"-_.~", "%", true)
 }
 
 fn number(value: f64) -> String {
@@ -204,12 +197,23 @@ fn short_name(arn: &str) -> &str {
 /// everything but letters, digits, `-`, `_` and `.` escaped (the fragment's syntax uses `~`,
 /// `'`, `(` and `)`).
 fn console_fragment_text(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            other => format!("*{other:02x}"),
-        })
-        .collect()
+    escape(text, b"-_.", "*", false)
+}
+
+/// `text` with every byte but ASCII letters, digits and `keep` written as `marker` and two hex
+/// digits; one string, no allocation per byte (the router renders several links per event).
+fn escape(text: &str, keep: &[u8], marker: &str, upper: bool) -> String {
+    let mut escaped = String::with_capacity(text.len() * 2);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
+            escaped.push(b as char);
+        } else if upper {
+            let _ = write!(escaped, "{marker}{b:02X}");
+        } else {
+            let _ = write!(escaped, "{marker}{b:02x}");
+        }
+    }
+    escaped
 }
 
 /// CloudWatch Logs Insights on `log_group`, the latest entries of the hour before the change.
