@@ -188,8 +188,8 @@ impl AlarmRouter {
             dimensions(event),
         )
         .await;
+        let severity = Severity::of_alarm(description(event), tags.as_ref());
         if let Some(deployment) = deploying {
-            let severity = Severity::of_alarm(description(event), tags.as_ref());
             if Severity::or_critical(severity) == Severity::Critical {
                 return self
                     .deliver(event, tags, Kind::DuringDeployment, Some(deployment))
@@ -206,10 +206,7 @@ impl AlarmRouter {
         let window = Duration::from_secs(self.settings.flap_window_minutes * 60);
         let kind = match reads::transitions(&self.cloudwatch, alarm_name, window).await {
             Some(count) => match rules::flap(count, self.settings.noise.flap_threshold) {
-                Flap::Suppress => {
-                    let severity = Severity::of_alarm(description(event), tags.as_ref());
-                    return Ok(self.suppressed(Rule::Flapping, event, severity));
-                }
+                Flap::Suppress => return Ok(self.suppressed(Rule::Flapping, event, severity)),
                 Flap::Notice { transitions } => {
                     self.schedule_settle(event, Cause::Flapping).await?;
                     Kind::FlappingNotice(transitions, self.settings.flap_window_minutes)
@@ -246,7 +243,8 @@ impl AlarmRouter {
             cause,
             due: 0,
         };
-        let due = (changed_at + settle.minutes as i64 * 60).max(now_seconds() + 60);
+        let due = (changed_at + settle.minutes as i64 * 60)
+            .max(now_seconds() + settle::MIN_DELAY_SECONDS);
         settle::schedule(&self.scheduler, settle, &check, due)
             .await
             .map(|_| ())

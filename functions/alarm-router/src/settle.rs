@@ -23,7 +23,7 @@ pub const GROUP: &str = "default";
 /// Every schedule's name starts so; the router's role may create no others.
 pub const NAME_PREFIX: &str = "stackhand-settle-";
 /// A check is never scheduled sooner than this (Scheduler runs `at()` to the minute).
-const MIN_DELAY_SECONDS: i64 = 60;
+pub(crate) const MIN_DELAY_SECONDS: i64 = 60;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettleSettings {
